@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { JsonObject, JsonValue } from '../mapping/types.ts';
+import { keyToken } from './key-token.ts';
+
+/** c create, u update, d delete, r read (snapshot / resync), t truncate (key is null). */
+export type Op = 'c' | 'u' | 'd' | 'r' | 't';
+export type CaptureMethod = 'log' | 'poll' | 'snapshot';
+
+export interface EnvelopeSource {
+  name: string;
+  kind: string;
+  table: string;
+  capture: CaptureMethod;
+  /** Unique per change, sorts as a plain string in commit order within a source. */
+  position: string;
+  commitTs: string | null;
+  /** Columns the source did not send (unchanged TOAST) that the bridge read by key. */
+  refetched?: string[];
+}
+
+export interface Envelope {
+  id: string;
+  op: Op;
+  entity: string;
+  key: JsonObject | null;
+  before: JsonObject | null;
+  after: JsonObject | null;
+  source: EnvelopeSource;
+  mapping: string;
+  ts: string;
+}
+
+export interface DeadLetter {
+  error: string;
+  /** The source row's values as text (bytes as base64), keyed by column. */
+  raw: Record<string, string | null>;
+  source: EnvelopeSource & { op: Op };
+}
+
+/**
+ * Same change, same id: derived only from what identifies the change (source, position,
+ * table, key, op), never from the time it was read, so replays dedupe in JetStream.
+ */
+export function envelopeId(sourceName: string, position: string, table: string, key: string, op: Op | 'dlq'): string {
+  return createHash('sha256')
+    .update(JSON.stringify([sourceName, position, table, key, op]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export function entitySubject(prefix: string, sourceName: string, entity: string, key: JsonObject | null): string {
+  const token = key === null ? '_truncate' : keyToken(Object.values(key) as JsonValue[]);
+  return `${prefix}.${sourceName}.${entity}.${token}`;
+}
+
+export function deadLetterSubject(prefix: string, sourceName: string, entity: string): string {
+  return `${prefix}.${sourceName}.dlq.${entity}`;
+}
+
+export function statusSubject(prefix: string, sourceName: string): string {
+  return `${prefix}.${sourceName}.status`;
+}
+
+/**
+ * LSN "16/B374D848" -> 16 hex digits, so positions compare as plain strings.
+ */
+export function lsnToHex16(lsn: string): string {
+  const [hi, lo] = lsn.split('/');
+  if (hi === undefined || lo === undefined) throw new Error(`invalid LSN "${lsn}"`);
+  return hi.padStart(8, '0').toUpperCase() + lo.padStart(8, '0').toUpperCase();
+}
+
+export function compareLsn(a: string, b: string): number {
+  const x = lsnToHex16(a);
+  const y = lsnToHex16(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Commit LSN and the change's ordinal in its transaction (from 1; 0 marks a snapshot). */
+export function pgPosition(commitLsn: string, index: number): string {
+  return `${lsnToHex16(commitLsn)}-${index.toString(16).toUpperCase().padStart(8, '0')}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * The ports between the stages: a capture source yields batches of raw changes that end on a
+ * commit boundary (or mid-transaction, without a checkpoint), and takes back a checkpoint
+ * only after every envelope up to it was acknowledged by JetStream.
+ */
+import type { CaptureMethod, Op } from './envelope/envelope.ts';
+import type { SourceColumn, SourceRow } from './mapping/types.ts';
+
+export interface RawChange {
+  op: Op;
+  /** "schema.table" exactly as in the catalog (and in the mapping file's `table`). */
+  table: string;
+  /** Unique per change, sorts in commit order (see DESIGN.md "Envelope"). */
+  position: string;
+  /** ISO 8601 UTC commit time, where the source gives one. */
+  commitTs: string | null;
+  capture: CaptureMethod;
+  /** New row image (c, u, r); null for d and t. */
+  row: SourceRow | null;
+  /** Old full row image where the source sends one (REPLICA IDENTITY FULL, FULL binlog image). */
+  before: SourceRow | null;
+  /** Values of the key columns (always set except for t). */
+  keyRow: SourceRow | null;
+  columns: ReadonlyMap<string, SourceColumn>;
+  /** Columns that the source did not send and the capture read back by key. */
+  refetched?: string[];
+  /** Set when the capture itself could not produce a faithful row: goes to the dead-letter subject. */
+  error?: string;
+}
+
+export interface ChangeBatch<C = unknown> {
+  changes: RawChange[];
+  /** Hand this back through commit() once everything in this batch and before is acknowledged. */
+  checkpoint?: C;
+}
+
+export interface CaptureSource<C = unknown> {
+  readonly name: string;
+  /** Yields batches until the signal aborts (then returns) or the attempt fails (then throws). */
+  changes(signal: AbortSignal): AsyncIterable<ChangeBatch<C>>;
+  /** Everything up to and including this checkpoint is durable in JetStream. */
+  commit(checkpoint: C): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One outgoing JetStream message. */
+export interface OutgoingMessage {
+  subject: string;
+  msgId: string;
+  op: string;
+  payload: Uint8Array;
+}
+
+export interface Sink {
+  /** Resolves when the message is handed to the connection (capacity permitting). */
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Sequence number of the last message handed to publish(). */
+  readonly lastSequence: number;
+  /** Every message with a sequence <= this was acknowledged. */
+  readonly ackedThrough: number;
+  /** Resolves once ackedThrough >= seq; rejects if the sink failed. */
+  waitAcked(seq: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface OffsetStore {
+  get<T>(key: string): Promise<T | undefined>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}

@@ -1,0 +1,2 @@
+export { PostgresSource, stateKey, type PgCheckpoint, type PostgresState } from './postgres-source.ts';
+export { describeServer } from './connection.ts';

@@ -1,0 +1,351 @@
+import pg from 'pg';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { HmsSyncError } from '../../src/errors.ts';
+import { compareLsn, pgPosition } from '../../src/envelope/envelope.ts';
+import type { Logger } from '../../src/log.ts';
+import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
+import type { ChangeBatch, RawChange } from '../../src/ports.ts';
+import { BatchQueue } from '../../src/util/batch-queue.ts';
+import { classifyPgError, clientConfig, connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
+import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
+import type { PgColumn, PgTable } from './catalog.ts';
+
+export interface StreamTable {
+  table: PgTable;
+  keyColumns: string[];
+}
+
+export interface WalStreamOptions {
+  url: string;
+  slot: string;
+  publication: string;
+  tables: Map<string, StreamTable>;
+  log: Logger;
+  /** Changes per batch before a batch is handed on mid-transaction. */
+  maxBatch?: number;
+  /** Batches queued before the replication socket is paused. */
+  maxQueued?: number;
+}
+
+const identity = (text: string): string => text;
+
+/**
+ * pgoutput with values kept in the server's text form: the library would otherwise run
+ * node-postgres' type parsers (timestamps through the machine's local zone, floats for
+ * numbers). Replacing each relation column's parser keeps the text; an unchanged TOAST
+ * value then shows up as `undefined`, distinct from NULL.
+ */
+class TextPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const message = super.parse(buffer);
+    if (message.tag === 'relation') for (const column of message.columns) column.parser = identity;
+    return message;
+  }
+}
+
+interface OpenTx {
+  commitLsn: string;
+  commitTs: string;
+  index: number;
+}
+
+/**
+ * Streams a logical replication slot as batches of raw changes. The server is told a
+ * position is flushed only through commit(), which the pipeline calls after JetStream
+ * acknowledged everything up to it; the library's own acknowledgements are turned off.
+ */
+export class WalStream {
+  private readonly service: LogicalReplicationService;
+  private readonly queue: BatchQueue<ChangeBatch<string>>;
+  private readonly where: string;
+  private readonly maxBatch: number;
+  private readonly byRelation = new Map<number, StreamTable & { columns: Map<string, SourceColumn> }>();
+  private open: ChangeBatch<string> = { changes: [] };
+  private tx: OpenTx | undefined;
+  private receivedCommitEnd: string | undefined;
+  private confirmedLsn: string | undefined;
+  private refetchClient: pg.Client | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: WalStreamOptions) {
+    this.where = describeServer(options.url);
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.queue = new BatchQueue(options.maxQueued ?? 4);
+    this.service = new LogicalReplicationService(clientConfig(options.url), {
+      acknowledge: { auto: false, timeoutSeconds: 0 },
+      flowControl: { enabled: true },
+    });
+  }
+
+  async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<string>> {
+    const onAbort = (): void => this.queue.end();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.service.on('data', (_lsn: string, message: Pgoutput.Message) => this.onMessage(message));
+    this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => this.onHeartbeat(lsn, shouldRespond));
+    this.service.on('error', (error: unknown) => this.queue.fail(classifyPgError(error, this.where)));
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.options.publication] });
+    this.service
+      .subscribe(plugin, this.options.slot)
+      .then(() => {
+        if (!this.stopping) this.queue.fail(new HmsSyncError('SOURCE_UNREACHABLE', `${this.where}: replication stream ended`, { retryable: true }));
+      })
+      .catch((error: unknown) => {
+        if (!this.stopping) this.queue.fail(classifyPgError(error, this.where));
+      });
+    // Replies to the server at least every 10 s even when it does not ask, so
+    // wal_sender_timeout never cuts an idle but healthy stream.
+    this.statusTimer = setInterval(() => void this.sendStatus(), 10_000);
+    try {
+      for (;;) {
+        const batch = await this.queue.take(() => this.takeOpenAtCommit());
+        if (batch === undefined) return;
+        yield batch;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Everything up to this commit's end LSN is in JetStream: the server may recycle that WAL. */
+  async commit(commitEndLsn: string): Promise<void> {
+    if (this.confirmedLsn === undefined || compareLsn(commitEndLsn, this.confirmedLsn) > 0) this.confirmedLsn = commitEndLsn;
+    await this.sendStatus();
+  }
+
+  get confirmed(): string | undefined {
+    return this.confirmedLsn;
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.queue.end();
+    await this.service.destroy().catch(() => undefined);
+    await this.refetchClient?.end().catch(() => undefined);
+  }
+
+  private async sendStatus(): Promise<void> {
+    if (this.confirmedLsn === undefined) return;
+    await this.service.acknowledge(this.confirmedLsn).catch(() => undefined);
+  }
+
+  private takeOpenAtCommit(): ChangeBatch<string> | undefined {
+    if (this.open.checkpoint === undefined) return undefined;
+    const batch = this.open;
+    this.open = { changes: [] };
+    return batch;
+  }
+
+  private onHeartbeat(lsn: string, shouldRespond: boolean): void {
+    // An idle slot must not pin WAL: when everything received has been confirmed and nothing
+    // is half-read, the keepalive's position is safe to confirm. The library queues data
+    // messages but emits keepalives at once, so its queue must be empty too.
+    const internals = this.service as unknown as { _messageQueue: unknown[]; _processing: boolean };
+    const idle =
+      this.tx === undefined &&
+      this.open.changes.length === 0 &&
+      this.open.checkpoint === undefined &&
+      this.queue.length === 0 &&
+      internals._messageQueue.length === 0 &&
+      !internals._processing &&
+      this.confirmedLsn !== undefined &&
+      (this.receivedCommitEnd === undefined || compareLsn(this.confirmedLsn, this.receivedCommitEnd) >= 0);
+    if (idle && compareLsn(lsn, this.confirmedLsn!) > 0) this.confirmedLsn = lsn;
+    if (shouldRespond || idle) void this.sendStatus();
+  }
+
+  private async onMessage(message: Pgoutput.Message): Promise<void> {
+    try {
+      await this.handle(message);
+    } catch (error) {
+      // The library logs and skips a message whose handler throws: never let that happen,
+      // fail the attempt instead so it restarts from the last confirmed position.
+      this.queue.fail(error instanceof HmsSyncError ? error : classifyPgError(error, this.where));
+      await this.service.stop().catch(() => undefined);
+    }
+  }
+
+  private async handle(message: Pgoutput.Message): Promise<void> {
+    switch (message.tag) {
+      case 'begin':
+        this.tx = {
+          commitLsn: message.commitLsn ?? '0/0',
+          commitTs: microsToIso(message.commitTime as bigint),
+          index: 0,
+        };
+        return;
+      case 'commit': {
+        this.tx = undefined;
+        const end = message.commitEndLsn ?? message.commitLsn ?? '0/0';
+        this.receivedCommitEnd = end;
+        this.open.checkpoint = end;
+        if (this.open.changes.length >= this.maxBatch) this.pushOpen();
+        else if (this.queue.consumerWaiting) this.queue.nudge();
+        await this.queue.whenSpace();
+        return;
+      }
+      case 'relation':
+        this.onRelation(message);
+        return;
+      case 'insert':
+      case 'update':
+      case 'delete':
+        await this.onRow(message);
+        break;
+      case 'truncate':
+        for (const relation of message.relations) {
+          const entry = this.byRelation.get(relation.relationOid);
+          if (entry) this.emit(entry, { op: 't', row: null, before: null, keyRow: null });
+        }
+        break;
+      default:
+        return;
+    }
+    if (this.open.changes.length >= this.maxBatch) {
+      this.pushOpen();
+      await this.queue.whenSpace();
+    }
+  }
+
+  private pushOpen(): void {
+    this.queue.push(this.open);
+    this.open = { changes: [] };
+  }
+
+  private onRelation(message: Pgoutput.MessageRelation): void {
+    const entry = this.options.tables.get(`${message.schema}.${message.name}`);
+    if (!entry) return;
+    // A relation message precedes the first change after every schema change, so columns
+    // added, dropped or renamed are followed here without a restart.
+    const columns = new Map<string, PgColumn>();
+    for (const column of message.columns) {
+      const known = entry.table.columns.get(column.name);
+      const nativeType = known && known.typeOid === column.typeOid ? known.nativeType : `oid ${column.typeOid}`;
+      columns.set(column.name, { name: column.name, kind: kindForOid(column.typeOid), nativeType, typeOid: column.typeOid });
+    }
+    this.byRelation.set(message.relationOid, { ...entry, columns });
+  }
+
+  private async onRow(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> {
+    const entry = this.byRelation.get(message.relation.relationOid);
+    if (!entry) return;
+    const { columns, keyColumns } = entry;
+    if (message.tag === 'insert') {
+      const row = this.toRow(message.new, columns);
+      this.emit(entry, { op: 'c', row, before: null, keyRow: pick(row, keyColumns) });
+      return;
+    }
+    if (message.tag === 'delete') {
+      const before = message.old ? this.toRow(message.old, columns) : null;
+      const keyTuple = before ?? (message.key ? this.toRow(message.key, columns) : null);
+      const missing = keyColumns.filter((c) => keyTuple?.[c] === undefined);
+      if (missing.length > 0 || !keyTuple) {
+        this.emit(entry, {
+          op: 'd',
+          row: null,
+          before,
+          keyRow: keyTuple,
+          error:
+            `delete on ${entry.table.table} cannot be mapped: the table's replica identity does not carry key column(s) ` +
+            `${missing.join(', ')}; run ALTER TABLE ${quoteTable(entry.table.schema, entry.table.name)} REPLICA IDENTITY FULL`,
+        });
+        return;
+      }
+      this.emit(entry, { op: 'd', row: null, before, keyRow: pick(keyTuple, keyColumns) });
+      return;
+    }
+    const before = message.old ? this.toRow(message.old, columns) : null;
+    let row = this.toRow(message.new, columns);
+    const unchanged = Object.keys(row).filter((c) => row[c] === undefined);
+    let refetched: string[] | undefined;
+    let error: string | undefined;
+    if (unchanged.length > 0) {
+      const fetched = await this.refetch(entry, row, unchanged);
+      if (fetched) {
+        row = { ...row, ...fetched };
+        refetched = unchanged;
+      } else {
+        error =
+          `update on ${entry.table.table}: unchanged TOAST column(s) ${unchanged.join(', ')} were not sent and the row no longer ` +
+          `exists to read them back; a later change carries the row (set REPLICA IDENTITY FULL to avoid this)`;
+      }
+    }
+    const newKey = pick(row, keyColumns);
+    const oldKeySource = before ?? (message.key ? this.toRow(message.key, columns) : null);
+    const oldKey = oldKeySource ? pick(oldKeySource, keyColumns) : null;
+    if (oldKey && keyColumns.some((c) => oldKey[c] !== undefined && !sameValue(oldKey[c]!, newKey[c]!))) {
+      // The key itself changed: consumers keyed by key must see the old key go away.
+      this.emit(entry, { op: 'd', row: null, before, keyRow: oldKey });
+      this.emit(entry, { op: 'c', row, before: null, keyRow: newKey, ...(refetched ? { refetched } : {}), ...(error ? { error } : {}) });
+      return;
+    }
+    this.emit(entry, { op: 'u', row, before, keyRow: newKey, ...(refetched ? { refetched } : {}), ...(error ? { error } : {}) });
+  }
+
+  private emit(
+    entry: StreamTable & { columns: Map<string, SourceColumn> },
+    change: Pick<RawChange, 'op' | 'row' | 'before' | 'keyRow'> & Partial<Pick<RawChange, 'refetched' | 'error'>>,
+  ): void {
+    const tx = this.tx;
+    if (!tx) throw new HmsSyncError('INTERNAL', `${this.where}: change outside a transaction`);
+    tx.index += 1;
+    this.open.changes.push({
+      ...change,
+      table: entry.table.table,
+      position: pgPosition(tx.commitLsn, tx.index),
+      commitTs: tx.commitTs,
+      capture: 'log',
+      columns: entry.columns,
+    });
+  }
+
+  private toRow(tuple: Record<string, unknown>, columns: Map<string, SourceColumn>): SourceRow {
+    const row: SourceRow = {};
+    for (const name of Object.keys(tuple)) {
+      const value = tuple[name];
+      if (value === undefined) {
+        (row as Record<string, unknown>)[name] = undefined;
+        continue;
+      }
+      row[name] = pgTextToSourceValue(columns.get(name)?.kind ?? 'other', value as string | null);
+    }
+    return row;
+  }
+
+  /** Reads back columns the server did not send (unchanged TOAST values) by key. */
+  private async refetch(entry: StreamTable, row: SourceRow, columnsToRead: string[]): Promise<SourceRow | undefined> {
+    if (!this.refetchClient) this.refetchClient = await connectClient(this.options.url);
+    const keys = entry.keyColumns;
+    const sql =
+      `SELECT ${columnsToRead.map(quoteIdent).join(', ')} FROM ${quoteTable(entry.table.schema, entry.table.name)} ` +
+      `WHERE ${keys.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ')}`;
+    const params = keys.map((k) => {
+      const v = row[k];
+      return v instanceof Uint8Array ? Buffer.from(v) : v;
+    });
+    const result = await this.refetchClient.query<Record<string, string | null>>(sql, params);
+    const found = result.rows[0];
+    if (!found) return undefined;
+    const out: SourceRow = {};
+    for (const column of columnsToRead) out[column] = pgTextToSourceValue(entry.table.columns.get(column)?.kind ?? 'other', found[column] ?? null);
+    return out;
+  }
+}
+
+function pick(row: SourceRow, columns: string[]): SourceRow {
+  const out: SourceRow = {};
+  for (const c of columns) out[c] = row[c] as SourceRow[string];
+  return out;
+}
+
+function sameValue(a: SourceRow[string], b: SourceRow[string]): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
+  return a === b;
+}
+
+/** pgoutput commit time: microseconds since the Unix epoch (the library already shifted it). */
+export function microsToIso(micros: bigint): string {
+  const ms = Number(micros / 1000n);
+  return new Date(ms).toISOString();
+}

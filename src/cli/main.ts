@@ -1,0 +1,85 @@
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/index.ts';
+import { errorMessage, exitCodeOf } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { lintMappings } from '../mapping/index.ts';
+import { startBridge } from '../runtime/bridge.ts';
+import { redactSecrets } from '../util/secrets.ts';
+import { scaffoldCommand } from './scaffold.ts';
+import { doctorCommand } from './doctor.ts';
+
+/** Parses argv, runs one command, returns the process exit code (0 ok, 1 runtime, 2 config/mapping). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('hms-sync')
+    .description('Change-data-capture bridge from legacy databases to NATS JetStream')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  program
+    .command('run')
+    .description('capture, map and publish until stopped (SIGTERM drains and exits 0)')
+    .requiredOption('-c, --config <file>', 'config file')
+    .action(async (opts: { config: string }) => {
+      exitCode = await runCommand(opts.config);
+    });
+
+  program
+    .command('doctor')
+    .description('check every connection and privilege, name each source\'s capture method, print the SQL a DBA must run')
+    .requiredOption('-c, --config <file>', 'config file')
+    .action(async (opts: { config: string }) => {
+      exitCode = await doctorCommand(opts.config);
+    });
+
+  const mappings = program.command('mappings').description('mapping files');
+  mappings
+    .command('lint <dir>')
+    .description('validate the mapping files in a folder')
+    .action(async (dir: string) => {
+      const result = await lintMappings(dir);
+      for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(line + '\n');
+      if (!result.ok) exitCode = 2;
+    });
+  mappings
+    .command('scaffold')
+    .description("write <source's mappings folder>/<TABLE>.yaml from the live table's columns")
+    .requiredOption('-c, --config <file>', 'config file')
+    .requiredOption('--source <name>', 'source name')
+    .requiredOption('--table <schema.table>', 'source table')
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts: { config: string; source: string; table: string; force?: boolean }) => {
+      exitCode = await scaffoldCommand(opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2;
+    }
+    process.stderr.write(`hms-sync: ${redactSecrets(errorMessage(error))}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+async function runCommand(configFile: string): Promise<number> {
+  const config = await loadConfig(configFile);
+  const log = createLogger(config.log.level);
+  const controller = new AbortController();
+  const stop = (signal: string): void => {
+    if (controller.signal.aborted) return;
+    log.info({ signal }, 'stopping: draining in-flight envelopes');
+    controller.abort();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const handle = await startBridge(config, log, controller.signal);
+  await handle.done;
+  await handle.nc.drain().catch(() => undefined);
+  for (const [source, c] of handle.counters) log.info({ source, ...c }, 'stopped');
+  return 0;
+}

@@ -1,0 +1,1 @@
+export * from './kv-offset-store.ts';

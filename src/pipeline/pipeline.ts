@@ -1,0 +1,96 @@
+import { HmsSyncError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { CaptureSource, Sink } from '../ports.ts';
+import { translate, type TableRoute, type TranslateContext } from './translate.ts';
+
+export interface PipelineCounters {
+  envelopes: number;
+  deadLetters: number;
+  batches: number;
+  committed: number;
+}
+
+export interface PipelineOptions {
+  routes: ReadonlyMap<string, TableRoute>;
+  ctx: TranslateContext;
+  log: Logger;
+  /** How long a drain (SIGTERM) may wait for outstanding acknowledgements. */
+  drainTimeoutMs?: number;
+  counters?: PipelineCounters;
+}
+
+/**
+ * capture -> map -> publish -> acknowledge, one direction. Batches are published without
+ * waiting for their acks (pipelined); a checkpoint goes back to the source only once the
+ * publisher's acknowledged sequence has passed its batch, and checkpoints go back in order.
+ */
+export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, options: PipelineOptions, signal: AbortSignal): Promise<void> {
+  const counters = options.counters ?? { envelopes: 0, deadLetters: 0, batches: 0, committed: 0 };
+  const pending: Array<{ seq: number; checkpoint: C }> = [];
+  let wakeCommitter: (() => void) | undefined;
+  let committerError: unknown;
+  let producing = true;
+  const committerAbort = new AbortController();
+
+  const committer = (async () => {
+    for (;;) {
+      const first = pending[0];
+      if (!first) {
+        if (!producing) return;
+        await new Promise<void>((resolve) => (wakeCommitter = resolve));
+        wakeCommitter = undefined;
+        continue;
+      }
+      await sink.waitAcked(first.seq, committerAbort.signal);
+      // Everything acknowledged so far: hand back only the newest checkpoint it covers.
+      let ready = pending.shift()!;
+      while (pending[0] && pending[0].seq <= sink.ackedThrough) ready = pending.shift()!;
+      await source.commit(ready.checkpoint);
+      counters.committed += 1;
+    }
+  })().catch((error: unknown) => {
+    committerError = error;
+  });
+
+  try {
+    for await (const batch of source.changes(signal)) {
+      if (committerError) throw committerError;
+      const now = new Date().toISOString();
+      for (const change of batch.changes) {
+        const route = options.routes.get(change.table);
+        if (!route) continue; // a table in the publication that no mapping file names
+        const out = translate(change, route, options.ctx, now);
+        if (out.deadLetter) {
+          counters.deadLetters += 1;
+          options.log.warn({ table: change.table, position: change.position, subject: out.message.subject }, 'row sent to the dead-letter subject');
+        } else {
+          counters.envelopes += 1;
+        }
+        await sink.publish(out.message);
+      }
+      counters.batches += 1;
+      if (batch.checkpoint !== undefined) {
+        pending.push({ seq: sink.lastSequence, checkpoint: batch.checkpoint });
+        wakeCommitter?.();
+      }
+      if (signal.aborted) break;
+    }
+    // Drain: what was published gets its acks and its checkpoint before we return.
+    producing = false;
+    wakeCommitter?.();
+    const timeout = setTimeout(() => committerAbort.abort(), options.drainTimeoutMs ?? 30_000);
+    try {
+      await committer;
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (committerError) throw committerError;
+  } catch (error) {
+    producing = false;
+    committerAbort.abort();
+    wakeCommitter?.();
+    await committer;
+    if (error instanceof HmsSyncError && error.code === 'ABORTED' && signal.aborted) return;
+    throw error;
+  }
+}

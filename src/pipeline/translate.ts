@@ -1,0 +1,148 @@
+import {
+  deadLetterSubject,
+  entitySubject,
+  envelopeId,
+  type DeadLetter,
+  type Envelope,
+  type EnvelopeSource,
+} from '../envelope/envelope.ts';
+import { keyToken } from '../envelope/key-token.ts';
+import { mapRow } from '../mapping/index.ts';
+import type { JsonObject, JsonValue, Mapping, MapResult, SourceColumn, SourceRow } from '../mapping/types.ts';
+import type { OutgoingMessage, RawChange } from '../ports.ts';
+
+export interface TableRoute {
+  mapping: Mapping;
+  /** Source key columns (the mapping's `key`, or the table's primary key). */
+  keyColumns: string[];
+  /** The mapping reduced to its key fields, to map a delete that carries only the key. */
+  keyMapping: Mapping;
+}
+
+export interface TranslateContext {
+  sourceName: string;
+  sourceKind: string;
+  subjectPrefix: string;
+}
+
+export interface Translated {
+  message: OutgoingMessage;
+  deadLetter: boolean;
+  entity: string;
+}
+
+const encoder = new TextEncoder();
+
+export function tableRoute(mapping: Mapping, keyColumns: string[]): TableRoute {
+  const keyFields = keyColumns.map((column) => mapping.fields.find((f) => f.from === column)!).filter(Boolean);
+  return { mapping, keyColumns, keyMapping: { ...mapping, fields: keyFields, unmapped: 'ignore' } };
+}
+
+/**
+ * One raw change -> the message to publish: the mapped envelope, or a dead letter carrying
+ * the error and the raw row. Pure: the same change always gives the same subject, id and
+ * body (but for `ts`), which is what makes replays deduplicate.
+ */
+export function translate(change: RawChange, route: TableRoute, ctx: TranslateContext, now: string): Translated {
+  const { mapping } = route;
+  const source: EnvelopeSource = {
+    name: ctx.sourceName,
+    kind: ctx.sourceKind,
+    table: change.table,
+    capture: change.capture,
+    position: change.position,
+    commitTs: change.commitTs,
+    ...(change.refetched && change.refetched.length > 0 ? { refetched: change.refetched } : {}),
+  };
+  if (change.op === 't') {
+    return envelopeMessage({ op: 't', key: null, before: null, after: null }, route, ctx, source, now);
+  }
+  if (change.error) return deadLetter(change, route, ctx, source, change.error);
+
+  let key: JsonObject;
+  let after: JsonObject | null = null;
+  let before: JsonObject | null = null;
+  if (change.op === 'd') {
+    const mapped = change.before
+      ? mapImage(mapping, change.before, change.columns, route.keyColumns)
+      : mapImage(route.keyMapping, change.keyRow ?? {}, change.columns, route.keyColumns);
+    if (!mapped.ok) return deadLetter(change, route, ctx, source, mapped.error);
+    key = mapped.key;
+    before = change.before ? mapped.after : null;
+  } else {
+    if (!change.row) return deadLetter(change, route, ctx, source, 'change carries no row image');
+    const mapped = mapImage(mapping, change.row, change.columns, route.keyColumns);
+    if (!mapped.ok) return deadLetter(change, route, ctx, source, mapped.error);
+    key = mapped.key;
+    after = mapped.after;
+    if (change.before) {
+      // An old image that no longer maps (a legacy value the mapping now rejects) is not a
+      // reason to hold back the new one: the envelope goes out with before = null.
+      const old = mapImage(mapping, change.before, change.columns, route.keyColumns);
+      before = old.ok ? old.after : null;
+    }
+  }
+  return envelopeMessage({ op: change.op, key, before, after }, route, ctx, source, now);
+}
+
+function mapImage(mapping: Mapping, row: SourceRow, columns: ReadonlyMap<string, SourceColumn>, keyColumns: string[]): MapResult {
+  return mapRow(mapping, row, columns, keyColumns);
+}
+
+function envelopeMessage(
+  body: Pick<Envelope, 'op' | 'key' | 'before' | 'after'>,
+  route: TableRoute,
+  ctx: TranslateContext,
+  source: EnvelopeSource,
+  now: string,
+): Translated {
+  const { mapping } = route;
+  const token = body.key === null ? '' : keyToken(Object.values(body.key) as JsonValue[]);
+  const id = envelopeId(ctx.sourceName, source.position, source.table, token, body.op);
+  const envelope: Envelope = {
+    id,
+    op: body.op,
+    entity: mapping.entity,
+    key: body.key,
+    before: body.before,
+    after: body.after,
+    source,
+    mapping: mapping.hash,
+    ts: now,
+  };
+  return {
+    message: {
+      subject: entitySubject(ctx.subjectPrefix, ctx.sourceName, mapping.entity, body.key),
+      msgId: id,
+      op: body.op,
+      payload: encoder.encode(JSON.stringify(envelope)),
+    },
+    deadLetter: false,
+    entity: mapping.entity,
+  };
+}
+
+function deadLetter(change: RawChange, route: TableRoute, ctx: TranslateContext, source: EnvelopeSource, error: string): Translated {
+  const rawRow = change.row ?? change.before ?? change.keyRow ?? {};
+  const raw: Record<string, string | null> = {};
+  for (const [column, value] of Object.entries(rawRow)) raw[column] = rawText(value);
+  const keyText = route.keyColumns.map((c) => raw[c] ?? '').join('\u0000');
+  const id = envelopeId(ctx.sourceName, source.position, source.table, keyText, 'dlq');
+  const body: DeadLetter = { error: `${route.mapping.file}: ${error}`, raw, source: { ...source, op: change.op } };
+  return {
+    message: {
+      subject: deadLetterSubject(ctx.subjectPrefix, ctx.sourceName, route.mapping.entity),
+      msgId: id,
+      op: change.op,
+      payload: encoder.encode(JSON.stringify(body)),
+    },
+    deadLetter: true,
+    entity: route.mapping.entity,
+  };
+}
+
+function rawText(value: SourceRow[string] | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
+}

@@ -1,0 +1,2 @@
+export * from './jetstream-publisher.ts';
+export * from './stream.ts';

@@ -1,0 +1,240 @@
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { HmsSyncError } from '../errors.ts';
+import type { OutgoingMessage, Sink } from '../ports.ts';
+
+export interface PublisherOptions {
+  /** Upper bound on unacknowledged publishes (back-pressure to capture beyond it). */
+  maxInflight: number;
+  /** Re-send a message whose ack has not arrived after this long (same Nats-Msg-Id: deduped). */
+  ackTimeoutMs: number;
+  /** Give up on a message after this many sends: the attempt fails and restarts from the last checkpoint. */
+  maxSends: number;
+  onResend?: (subject: string, sends: number, reason: string) => void;
+}
+
+interface Inflight {
+  seq: number;
+  message: OutgoingMessage;
+  sentAt: number;
+  sends: number;
+  waiters: Array<() => void>;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Pipelined JetStream publisher: one reply subscription for all acks, a bounded number of
+ * messages in flight, and at most one unacknowledged message per subject.
+ *
+ * Why one per subject: if two changes to one key were in flight and the first were lost
+ * (a connection drop between them, or a 503 while the stream leader moves), a re-send would
+ * land after the second and break per-key commit order. Different keys still pipeline fully.
+ *
+ * `ackedThrough` is the highest sequence with everything at or below it acknowledged; the
+ * pipeline confirms a source checkpoint only once it has passed the checkpoint's sequence.
+ */
+export class JetStreamPublisher implements Sink {
+  private readonly inflight = new Map<number, Inflight>();
+  private readonly bySubject = new Map<string, Inflight>();
+  private readonly inbox: string;
+  private readonly subscription: Subscription;
+  private readonly timer: NodeJS.Timeout;
+  private seq = 0;
+  private capacityWaiters: Array<() => void> = [];
+  private ackWaiters: Array<{ seq: number; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private failure: HmsSyncError | undefined;
+  private closed = false;
+  private connected = true;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: PublisherOptions,
+  ) {
+    this.inbox = createInbox();
+    this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
+    this.timer = setInterval(() => this.resendOverdue(), Math.max(100, Math.floor(options.ackTimeoutMs / 4)));
+    this.timer.unref();
+    void this.watchConnection();
+  }
+
+  /**
+   * While the client reconnects, nothing is re-sent (its buffer would fill with copies) and
+   * nothing counts against maxSends. After a reconnect, everything still in flight may have
+   * died with the old socket, so all of it is re-sent in sequence order (deduped by id).
+   */
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.closed) return;
+      if (status.type === 'disconnect') this.connected = false;
+      if (status.type === 'reconnect') {
+        this.connected = true;
+        for (const entry of this.inflight.values()) {
+          entry.sends = 0;
+          this.send(entry);
+        }
+      }
+    }
+  }
+
+  get lastSequence(): number {
+    return this.seq;
+  }
+
+  get ackedThrough(): number {
+    const first = this.inflight.keys().next();
+    return first.done ? this.seq : first.value - 1;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  async publish(message: OutgoingMessage): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      const sameSubject = this.bySubject.get(message.subject);
+      if (sameSubject) {
+        await new Promise<void>((resolve) => sameSubject.waiters.push(resolve));
+        continue;
+      }
+      if (this.inflight.size >= this.options.maxInflight) {
+        await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+        continue;
+      }
+      break;
+    }
+    const entry: Inflight = { seq: ++this.seq, message, sentAt: 0, sends: 0, waiters: [] };
+    this.inflight.set(entry.seq, entry);
+    this.bySubject.set(message.subject, entry);
+    this.send(entry);
+  }
+
+  waitAcked(seq: number, signal?: AbortSignal): Promise<void> {
+    this.throwIfFailed();
+    if (this.ackedThrough >= seq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { seq, resolve, reject };
+      this.ackWaiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
+          reject(new HmsSyncError('ABORTED', 'aborted while waiting for JetStream acknowledgements'));
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Stops resending and fails every waiter; unacknowledged messages stay unconfirmed at the source. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.fail(new HmsSyncError('ABORTED', 'publisher closed'));
+    this.subscription.unsubscribe();
+  }
+
+  private send(entry: Inflight): void {
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', entry.message.msgId);
+    h.set('Hms-Op', entry.message.op);
+    h.set('Content-Type', 'application/json');
+    entry.sentAt = Date.now();
+    entry.sends += 1;
+    try {
+      this.nc.publish(entry.message.subject, entry.message.payload, { headers: h, reply: `${this.inbox}.${entry.seq}` });
+    } catch (error) {
+      // A closed connection cannot recover: fail the attempt. A full buffer while reconnecting
+      // shows up as a missing ack and is re-sent by the timer.
+      if (this.nc.isClosed()) this.fail(new HmsSyncError('NATS', 'NATS connection closed', { cause: error, retryable: true }));
+    }
+  }
+
+  private onReply(err: Error | null, msg: Msg): void {
+    if (err) {
+      this.fail(new HmsSyncError('NATS', `ack subscription failed: ${err.message}`, { cause: err, retryable: true }));
+      return;
+    }
+    const seq = Number(msg.subject.slice(this.inbox.length + 1));
+    const entry = this.inflight.get(seq);
+    if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
+    if (msg.headers?.hasError) {
+      // 503 no responders: the stream is not reachable right now (starting, leader election).
+      // Leave it in flight; the timer re-sends it.
+      this.options.onResend?.(entry.message.subject, entry.sends, `status ${msg.headers.code}`);
+      entry.sentAt = Date.now() - this.options.ackTimeoutMs / 2;
+      return;
+    }
+    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code?: number; description: string } };
+    try {
+      ack = JSON.parse(decoder.decode(msg.data));
+    } catch {
+      this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${entry.message.subject}`));
+      return;
+    }
+    if (ack.error) {
+      const retryable = ack.error.code >= 500;
+      if (retryable && entry.sends < this.options.maxSends) return; // re-sent by the timer
+      this.fail(
+        new HmsSyncError('PUBLISH', `JetStream rejected ${entry.message.subject}: ${ack.error.description} (code ${ack.error.code})`, {
+          retryable,
+        }),
+      );
+      return;
+    }
+    this.settle(entry);
+  }
+
+  private settle(entry: Inflight): void {
+    this.inflight.delete(entry.seq);
+    if (this.bySubject.get(entry.message.subject) === entry) this.bySubject.delete(entry.message.subject);
+    for (const wake of entry.waiters) wake();
+    const capacity = this.capacityWaiters;
+    if (capacity.length > 0 && this.inflight.size < this.options.maxInflight) {
+      this.capacityWaiters = [];
+      for (const wake of capacity) wake();
+    }
+    if (this.ackWaiters.length > 0) {
+      const through = this.ackedThrough;
+      const ready = this.ackWaiters.filter((w) => w.seq <= through);
+      if (ready.length > 0) {
+        this.ackWaiters = this.ackWaiters.filter((w) => w.seq > through);
+        for (const w of ready) w.resolve();
+      }
+    }
+  }
+
+  private resendOverdue(): void {
+    if (this.failure || this.closed || !this.connected) return;
+    const now = Date.now();
+    for (const entry of this.inflight.values()) {
+      if (now - entry.sentAt < this.options.ackTimeoutMs) continue;
+      if (entry.sends >= this.options.maxSends) {
+        this.fail(
+          new HmsSyncError('NATS', `no JetStream acknowledgement for ${entry.message.subject} after ${entry.sends} sends`, {
+            retryable: true,
+          }),
+        );
+        return;
+      }
+      this.options.onResend?.(entry.message.subject, entry.sends, 'ack timeout');
+      this.send(entry);
+    }
+  }
+
+  private fail(error: HmsSyncError): void {
+    if (this.failure) return;
+    this.failure = error;
+    clearInterval(this.timer);
+    for (const w of this.ackWaiters) w.reject(error);
+    this.ackWaiters = [];
+    for (const wake of this.capacityWaiters) wake();
+    this.capacityWaiters = [];
+    for (const entry of this.inflight.values()) for (const wake of entry.waiters) wake();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { HmsSyncError } from '../../src/errors.ts';
-import { compareLsn, pgPosition } from '../../src/envelope/envelope.ts';
+import { compareLsn, lsnToHex16, pgPosition } from '../../src/envelope/envelope.ts';
 import type { Logger } from '../../src/log.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
@@ -9,6 +9,7 @@ import { BatchQueue } from '../../src/util/batch-queue.ts';
 import { classifyPgError, clientConfig, connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
 import type { PgColumn, PgTable } from './catalog.ts';
+import { ToastCarry } from './toast-carry.ts';
 
 export interface StreamTable {
   table: PgTable;
@@ -25,6 +26,8 @@ export interface WalStreamOptions {
   maxBatch?: number;
   /** Batches queued before the replication socket is paused. */
   maxQueued?: number;
+  /** Memory for carrying unchanged TOAST values from a key's previous change. */
+  toastCarryBytes?: number;
 }
 
 const identity = (text: string): string => text;
@@ -67,11 +70,13 @@ export class WalStream {
   private refetchClient: pg.Client | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly carry: ToastCarry;
 
   constructor(private readonly options: WalStreamOptions) {
     this.where = describeServer(options.url);
     this.maxBatch = options.maxBatch ?? 1000;
     this.queue = new BatchQueue(options.maxQueued ?? 4);
+    this.carry = new ToastCarry(options.toastCarryBytes ?? 64 * 1024 * 1024);
     this.service = new LogicalReplicationService(clientConfig(options.url), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
       flowControl: { enabled: true },
@@ -127,7 +132,11 @@ export class WalStream {
 
   private async sendStatus(): Promise<void> {
     if (this.confirmedLsn === undefined) return;
-    await this.service.acknowledge(this.confirmedLsn).catch(() => undefined);
+    // The library reports `lsn + 1` as flushed (it is written for XLogData start positions).
+    // The server skips, on restart, every transaction whose commit record starts before the
+    // flushed position; a commit record may start exactly at the previous commit's end, so
+    // we report the end itself (what PostgreSQL's own apply worker sends), hence the - 1.
+    await this.service.acknowledge(lsnMinusOne(this.confirmedLsn)).catch(() => undefined);
   }
 
   private takeOpenAtCommit(): ChangeBatch<string> | undefined {
@@ -233,6 +242,7 @@ export class WalStream {
     const { columns, keyColumns } = entry;
     if (message.tag === 'insert') {
       const row = this.toRow(message.new, columns);
+      this.carry.remember(carryKey(entry, row), row);
       this.emit(entry, { op: 'c', row, before: null, keyRow: pick(row, keyColumns) });
       return;
     }
@@ -252,6 +262,7 @@ export class WalStream {
         });
         return;
       }
+      this.carry.forget(carryKey(entry, keyTuple));
       this.emit(entry, { op: 'd', row: null, before, keyRow: pick(keyTuple, keyColumns) });
       return;
     }
@@ -261,7 +272,10 @@ export class WalStream {
     let refetched: string[] | undefined;
     let error: string | undefined;
     if (unchanged.length > 0) {
-      const fetched = await this.refetch(entry, row, unchanged);
+      const oldKeyRow = message.key ? this.toRow(message.key, columns) : row;
+      const carried = this.carry.recall(carryKey(entry, oldKeyRow), unchanged);
+      // Carried from the key's previous change (exact), else read by key (the current value).
+      const fetched = carried ?? (await this.refetch(entry, row, unchanged));
       if (fetched) {
         row = { ...row, ...fetched };
         refetched = unchanged;
@@ -271,6 +285,7 @@ export class WalStream {
           `exists to read them back; a later change carries the row (set REPLICA IDENTITY FULL to avoid this)`;
       }
     }
+    if (!error) this.carry.remember(carryKey(entry, row), row);
     const newKey = pick(row, keyColumns);
     const oldKeySource = before ?? (message.key ? this.toRow(message.key, columns) : null);
     const oldKey = oldKeySource ? pick(oldKeySource, keyColumns) : null;
@@ -331,6 +346,21 @@ export class WalStream {
     for (const column of columnsToRead) out[column] = pgTextToSourceValue(entry.table.columns.get(column)?.kind ?? 'other', found[column] ?? null);
     return out;
   }
+}
+
+export function lsnMinusOne(lsn: string): string {
+  const value = BigInt('0x' + lsnToHex16(lsn));
+  const less = value === 0n ? 0n : value - 1n;
+  return `${(less >> 32n).toString(16).toUpperCase()}/${(less & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+function carryKey(entry: StreamTable, row: SourceRow): string {
+  return entry.table.table + '\u0000' + entry.keyColumns.map((c) => keyText(row[c])).join('\u0000');
+}
+
+function keyText(value: SourceRow[string] | undefined): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value ?? '';
 }
 
 function pick(row: SourceRow, columns: string[]): SourceRow {

@@ -113,16 +113,23 @@ export class JetStreamPublisher implements Sink {
     this.throwIfFailed();
     if (this.ackedThrough >= seq) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiter = { seq, resolve, reject };
-      this.ackWaiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
-          reject(new HmsSyncError('ABORTED', 'aborted while waiting for JetStream acknowledgements'));
+      const onAbort = (): void => {
+        this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
+        reject(new HmsSyncError('ABORTED', 'aborted while waiting for JetStream acknowledgements'));
+      };
+      const waiter = {
+        seq,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.ackWaiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -23,6 +23,8 @@ export interface TranslateContext {
   sourceName: string;
   sourceKind: string;
   subjectPrefix: string;
+  /** Zone of the source's zone-less timestamps (the source's `timezone:`). */
+  timezone?: string;
 }
 
 export interface Translated {
@@ -64,29 +66,35 @@ export function translate(change: RawChange, route: TableRoute, ctx: TranslateCo
   let before: JsonObject | null = null;
   if (change.op === 'd') {
     const mapped = change.before
-      ? mapImage(mapping, change.before, change.columns, route.keyColumns)
-      : mapImage(route.keyMapping, change.keyRow ?? {}, change.columns, route.keyColumns);
+      ? mapImage(mapping, change.before, change.columns, route.keyColumns, ctx)
+      : mapImage(route.keyMapping, change.keyRow ?? {}, change.columns, route.keyColumns, ctx);
     if (!mapped.ok) return deadLetter(change, route, ctx, source, mapped.error);
     key = mapped.key;
     before = change.before ? mapped.after : null;
   } else {
     if (!change.row) return deadLetter(change, route, ctx, source, 'change carries no row image');
-    const mapped = mapImage(mapping, change.row, change.columns, route.keyColumns);
+    const mapped = mapImage(mapping, change.row, change.columns, route.keyColumns, ctx);
     if (!mapped.ok) return deadLetter(change, route, ctx, source, mapped.error);
     key = mapped.key;
     after = mapped.after;
     if (change.before) {
       // An old image that no longer maps (a legacy value the mapping now rejects) is not a
       // reason to hold back the new one: the envelope goes out with before = null.
-      const old = mapImage(mapping, change.before, change.columns, route.keyColumns);
+      const old = mapImage(mapping, change.before, change.columns, route.keyColumns, ctx);
       before = old.ok ? old.after : null;
     }
   }
   return envelopeMessage({ op: change.op, key, before, after }, route, ctx, source, now);
 }
 
-function mapImage(mapping: Mapping, row: SourceRow, columns: ReadonlyMap<string, SourceColumn>, keyColumns: string[]): MapResult {
-  return mapRow(mapping, row, columns, keyColumns);
+function mapImage(
+  mapping: Mapping,
+  row: SourceRow,
+  columns: ReadonlyMap<string, SourceColumn>,
+  keyColumns: string[],
+  ctx: TranslateContext,
+): MapResult {
+  return mapRow(mapping, row, columns, keyColumns, ctx.timezone ? { defaultTimezone: ctx.timezone } : undefined);
 }
 
 function envelopeMessage(
@@ -125,7 +133,11 @@ function envelopeMessage(
 function deadLetter(change: RawChange, route: TableRoute, ctx: TranslateContext, source: EnvelopeSource, error: string): Translated {
   const rawRow = change.row ?? change.before ?? change.keyRow ?? {};
   const raw: Record<string, string | null> = {};
-  for (const [column, value] of Object.entries(rawRow)) raw[column] = rawText(value);
+  for (const [column, value] of Object.entries(rawRow)) {
+    // undefined is a value the source did not send (an unchanged TOAST column): writing it as
+    // null would claim the row holds SQL NULL there, so it is left out of `raw` instead.
+    if (value !== undefined) raw[column] = rawText(value);
+  }
   const keyText = route.keyColumns.map((c) => raw[c] ?? '').join('\u0000');
   const id = envelopeId(ctx.sourceName, source.position, source.table, keyText, 'dlq');
   const body: DeadLetter = { error: `${route.mapping.file}: ${error}`, raw, source: { ...source, op: change.op } };

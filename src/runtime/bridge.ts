@@ -1,6 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { PostgresSource } from '../../capture/postgres/index.ts';
 import type { Config, SourceConfig } from '../config/index.ts';
 import { statusSubject } from '../envelope/envelope.ts';
 import { HmsSyncError, errorMessage } from '../errors.ts';
@@ -14,6 +13,7 @@ import { runPipeline, type PipelineCounters } from '../pipeline/pipeline.ts';
 import { tableRoute, type TableRoute } from '../pipeline/translate.ts';
 import type { OffsetStore } from '../ports.ts';
 import { JetStreamPublisher, ensureStream } from '../publisher/index.ts';
+import { CAPTURE_KINDS, createCaptureSource } from './sources.ts';
 
 export interface LoadedSource {
   config: SourceConfig;
@@ -48,8 +48,11 @@ export interface BridgeHandle {
 export async function startBridge(config: Config, log: Logger, signal: AbortSignal): Promise<BridgeHandle> {
   const sources = await loadSources(config);
   for (const { config: source } of sources) {
-    if (source.kind !== 'postgres') {
-      throw new HmsSyncError('CONFIG', `${config.file}: source ${source.name}: kind ${source.kind} has no capture module in this build (postgres only)`);
+    if (!CAPTURE_KINDS.has(source.kind)) {
+      throw new HmsSyncError(
+        'CONFIG',
+        `${config.file}: source ${source.name}: kind ${source.kind} has no capture module in this build (${[...CAPTURE_KINDS].join(', ')})`,
+      );
     }
     if (source.capture === 'poll') {
       throw new HmsSyncError('CONFIG', `${config.file}: source ${source.name}: capture "poll" is not built yet in this version; use log or auto`);
@@ -77,7 +80,7 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
     const sourceLog = log.child({ source: source.name });
     const sourceCounters: PipelineCounters = { envelopes: 0, deadLetters: 0, batches: 0, committed: 0 };
     counters.set(source.name, sourceCounters);
-    sourceLog.info({ capture: 'log', requested: source.capture }, `source ${source.name}: capture method log (pgoutput)`);
+    sourceLog.info({ capture: 'log', requested: source.capture }, `source ${source.name}: capture method log (${source.kind})`);
     await runJob(
       {
         name: source.name,
@@ -111,9 +114,15 @@ async function runAttempt(
   markOnline: () => void,
 ): Promise<void> {
   const routes = new Map<string, TableRoute>();
-  const capture = createSource(source, mappings, offsets, log, (keyColumns) => {
-    for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
-    markOnline();
+  const capture = createCaptureSource({
+    source,
+    mappings,
+    offsets,
+    log,
+    onReady: (keyColumns) => {
+      for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
+      markOnline();
+    },
   });
   const publisher = new JetStreamPublisher(nc, {
     maxInflight: config.nats.maxInflight,
@@ -125,32 +134,11 @@ async function runAttempt(
     await runPipeline(
       capture,
       publisher,
-      { routes, ctx: { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix }, log, counters },
+      { routes, ctx: { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, timezone: source.timezone }, log, counters },
       signal,
     );
   } finally {
     await publisher.close();
     await capture.close();
   }
-}
-
-function createSource(
-  source: SourceConfig,
-  mappings: Mapping[],
-  offsets: OffsetStore,
-  log: Logger,
-  onReady: (keyColumns: Map<string, string[]>) => void,
-): PostgresSource {
-  return new PostgresSource({
-    onReady,
-    name: source.name,
-    url: source.url,
-    slot: source.slot,
-    publication: source.publication,
-    snapshot: source.snapshot,
-    chunkSize: source.poll.chunkSize,
-    mappings,
-    offsets,
-    log,
-  });
 }

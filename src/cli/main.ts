@@ -7,6 +7,7 @@ import { startBridge } from '../runtime/bridge.ts';
 import { redactSecrets } from '../util/secrets.ts';
 import { scaffoldCommand } from './scaffold.ts';
 import { doctorCommand } from './doctor.ts';
+import { snapshotCommand } from './snapshot.ts';
 
 /** Parses argv, runs one command, returns the process exit code (0 ok, 1 runtime, 2 config/mapping). */
 export async function main(argv: string[]): Promise<number> {
@@ -31,6 +32,16 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-c, --config <file>', 'config file')
     .action(async (opts: { config: string }) => {
       exitCode = await doctorCommand(opts.config);
+    });
+
+  program
+    .command('snapshot')
+    .description('re-emit the current rows as r envelopes')
+    .requiredOption('-c, --config <file>', 'config file')
+    .option('--source <name>', 'only this source')
+    .option('--table <schema.table>', 'only this table')
+    .action(async (opts: { config: string; source?: string; table?: string }) => {
+      exitCode = await snapshotCommand(opts);
     });
 
   const mappings = program.command('mappings').description('mapping files');

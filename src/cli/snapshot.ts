@@ -2,7 +2,7 @@ import { readCurrentRows } from '../../capture/postgres/resnapshot.ts';
 import { loadConfig } from '../config/index.ts';
 import { HmsSyncError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { connectNats } from '../nats/connection.ts';
+import { connectNats, payloadLimit } from '../nats/connection.ts';
 import { tableRoute, translate, type TableRoute } from '../pipeline/translate.ts';
 import { JetStreamPublisher, ensureStream } from '../publisher/index.ts';
 import { loadSources } from '../runtime/bridge.ts';
@@ -30,7 +30,7 @@ export async function snapshotCommand(opts: { config: string; source?: string; t
       if (mappings.length === 0) throw new HmsSyncError('CONFIG', `source ${source.name} has no mapping for table ${opts.table}`);
       const publisher = new JetStreamPublisher(nc, { maxInflight: config.nats.maxInflight, ackTimeoutMs: 5_000, maxSends: 12 });
       const routes = new Map<string, TableRoute>();
-      const ctx = { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, timezone: source.timezone };
+      const ctx = { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, timezone: source.timezone, maxPayload: payloadLimit(nc) };
       let envelopes = 0;
       let deadLetters = 0;
       try {

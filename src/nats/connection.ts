@@ -33,3 +33,8 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     });
   }
 }
+
+/** Largest envelope body we publish: the server's max_payload less room for the headers. */
+export function payloadLimit(nc: { info?: { max_payload: number } }): number | undefined {
+  return nc.info ? nc.info.max_payload - 1024 : undefined;
+}

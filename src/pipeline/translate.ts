@@ -25,6 +25,8 @@ export interface TranslateContext {
   subjectPrefix: string;
   /** Zone of the source's zone-less timestamps (the source's `timezone:`). */
   timezone?: string;
+  /** The server's max_payload: a larger envelope cannot be published and is dead-lettered. */
+  maxPayload?: number;
 }
 
 export interface Translated {
@@ -84,7 +86,18 @@ export function translate(change: RawChange, route: TableRoute, ctx: TranslateCo
       before = old.ok ? old.after : null;
     }
   }
-  return envelopeMessage({ op: change.op, key, before, after }, route, ctx, source, now);
+  const out = envelopeMessage({ op: change.op, key, before, after }, route, ctx, source, now);
+  if (ctx.maxPayload !== undefined && out.message.payload.length > ctx.maxPayload) {
+    return deadLetter(
+      change,
+      route,
+      ctx,
+      source,
+      `envelope of ${out.message.payload.length} bytes exceeds the NATS server's max_payload of ${ctx.maxPayload} bytes ` +
+        `(raise max_payload on the server, or leave the large column out of the mapping)`,
+    );
+  }
+  return out;
 }
 
 function mapImage(
@@ -137,6 +150,13 @@ function deadLetter(change: RawChange, route: TableRoute, ctx: TranslateContext,
     // undefined is a value the source did not send (an unchanged TOAST column): writing it as
     // null would claim the row holds SQL NULL there, so it is left out of `raw` instead.
     if (value !== undefined) raw[column] = rawText(value);
+  }
+  // A dead letter must itself fit in a message: shorten the longest values, and say so.
+  if (ctx.maxPayload !== undefined) {
+    const limit = Math.max(256, Math.floor(ctx.maxPayload / 2 / Math.max(1, Object.keys(raw).length)));
+    for (const [column, text] of Object.entries(raw)) {
+      if (text !== null && text.length > limit) raw[column] = `${text.slice(0, limit)}… [${text.length - limit} more characters not shown]`;
+    }
   }
   const keyText = route.keyColumns.map((c) => raw[c] ?? '').join('\u0000');
   const id = envelopeId(ctx.sourceName, source.position, source.table, keyText, 'dlq');

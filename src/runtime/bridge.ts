@@ -6,7 +6,7 @@ import { HmsSyncError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadMappingDir } from '../mapping/index.ts';
 import type { Mapping } from '../mapping/types.ts';
-import { connectNats } from '../nats/connection.ts';
+import { connectNats, payloadLimit } from '../nats/connection.ts';
 import { KvOffsetStore } from '../offsets/index.ts';
 import { runJob, type SourceState } from '../pipeline/job.ts';
 import { runPipeline, type PipelineCounters } from '../pipeline/pipeline.ts';
@@ -134,7 +134,7 @@ async function runAttempt(
     await runPipeline(
       capture,
       publisher,
-      { routes, ctx: { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, timezone: source.timezone }, log, counters },
+      { routes, ctx: { sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, timezone: source.timezone, maxPayload: payloadLimit(nc) }, log, counters },
       signal,
     );
   } finally {

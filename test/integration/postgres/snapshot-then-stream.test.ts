@@ -87,6 +87,10 @@ describe('snapshot-then-stream', () => {
     } finally {
       await client.end();
     }
+    // State changes go to the status subject, one message per change.
+    const status = await readStream(inject('natsUrl'), setup.stream, `${setup.prefix}.fhwa.status`);
+    expect(status.map((m) => m.body.state)).toEqual(['online']);
+    expect(status[0]!.body).toMatchObject({ source: 'fhwa', state: 'online' });
     expect(await bridge.stop()).toBe(0);
   });
 });

@@ -149,7 +149,10 @@ describe('shared servers (global setup)', () => {
   it('shares a JetStream-enabled nats-server', async () => {
     await using nc = await connect({ servers: sharedNatsUrl() });
     const info = await (await jetstreamManager(nc)).getAccountInfo();
-    expect(info.api.errors).toBe(0);
+    // Other test files share this server (and some of their API calls fail on purpose, e.g.
+    // looking up a stream that does not exist yet), so only that it answers is asserted.
+    expect(info.api.total).toBeGreaterThan(0);
+    expect(info.limits).toBeDefined();
   });
 
   it('names are unique and valid identifiers', () => {

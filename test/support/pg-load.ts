@@ -1,7 +1,10 @@
 // Load for crash tests: a table whose every change bumps a per-row version, so the stream can
 // be checked for "every committed change exactly once" (versions consecutive per key).
+import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import type { StoredMessage } from './stream.ts';
+import { expect } from 'vitest';
+import { liveRows, readStream, streamProblems, withNats, type StoredMessage } from './stream.ts';
+import { waitFor } from './wait.ts';
 
 export const COUNTER_MAPPING = `
 table: public.counters
@@ -90,4 +93,32 @@ export async function tableVersions(url: string): Promise<Map<number, number>> {
   } finally {
     await client.end();
   }
+}
+
+/** Messages in a stream now (0 when it does not exist yet). */
+export async function streamCount(natsUrl: string, stream: string): Promise<number> {
+  return withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined))?.state.messages ?? 0);
+}
+
+/**
+ * Waits until the stream's latest envelope per key matches the counters table, then checks
+ * that no id repeats, positions rise per key, and no version is missing or doubled.
+ */
+export async function expectStreamEqualsTable(natsUrl: string, stream: string, entity: string, dbUrl: string): Promise<void> {
+  const table = await tableVersions(dbUrl);
+  let last = '';
+  const messages = await waitFor(
+    async () => {
+      const all = await readStream(natsUrl, stream);
+      const live = liveRows(all, entity);
+      const wrong = [...table].filter(([id, version]) => live.get(entity + id)?.version !== version);
+      last = `${wrong.length} of ${table.size} rows differ, stream has ${live.size}`;
+      return wrong.length === 0 && live.size === table.size ? all : false;
+    },
+    { what: 'the stream to equal the table', timeoutMs: 120_000, intervalMs: 1000 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}: ${last}`);
+  });
+  expect(streamProblems(messages, entity)).toEqual([]);
+  expect(versionProblems(messages, entity)).toEqual([]);
 }

@@ -3,34 +3,9 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { COUNTER_MAPPING, createCounters, runCounterLoad, tableVersions, versionProblems } from '../../support/pg-load.ts';
+import { COUNTER_MAPPING, createCounters, expectStreamEqualsTable, runCounterLoad, streamCount } from '../../support/pg-load.ts';
 import { startNats, startPostgres } from '../../support/servers.ts';
-import { liveRows, readStream, streamProblems, withNats } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
-import { jetstreamManager } from '@nats-io/jetstream';
-
-async function streamCount(natsUrl: string, stream: string): Promise<number> {
-  return withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined))?.state.messages ?? 0);
-}
-
-async function expectStreamEqualsTable(natsUrl: string, stream: string, entity: string, dbUrl: string): Promise<void> {
-  const table = await tableVersions(dbUrl);
-  let last = '';
-  const messages = await waitFor(
-    async () => {
-      const all = await readStream(natsUrl, stream);
-      const live = liveRows(all, entity);
-      const wrong = [...table].filter(([id, version]) => live.get(entity + id)?.version !== version);
-      last = `${wrong.length} of ${table.size} rows differ`;
-      return wrong.length === 0 && live.size === table.size ? all : false;
-    },
-    { what: 'the stream to equal the table', timeoutMs: 120_000, intervalMs: 1000 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}: ${last}`);
-  });
-  expect(streamProblems(messages, entity)).toEqual([]);
-  expect(versionProblems(messages, entity)).toEqual([]);
-}
 
 describe('nats-outage', () => {
   it('waits through a NATS stop and a NATS SIGKILL under load and loses nothing', async () => {

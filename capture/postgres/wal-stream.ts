@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { HmsSyncError } from '../../src/errors.ts';
@@ -50,6 +51,8 @@ interface OpenTx {
   commitLsn: string;
   commitTs: string;
   index: number;
+  /** Top-level transaction id (32 bits), to tell when the transaction is visible to a read. */
+  xid: number;
 }
 
 /**
@@ -182,6 +185,8 @@ export class WalStream {
           commitLsn: message.commitLsn ?? '0/0',
           commitTs: microsToIso(message.commitTime as bigint),
           index: 0,
+          // The library reads the xid as a signed int32.
+          xid: message.xid >>> 0,
         };
         return;
       case 'commit': {
@@ -328,23 +333,68 @@ export class WalStream {
     return row;
   }
 
-  /** Reads back columns the server did not send (unchanged TOAST values) by key. */
+  /**
+   * Reads back columns the server did not send (unchanged TOAST values) by key, in a snapshot
+   * that includes the change's own transaction.
+   */
   private async refetch(entry: StreamTable, row: SourceRow, columnsToRead: string[]): Promise<SourceRow | undefined> {
     if (!this.refetchClient) this.refetchClient = await connectClient(this.options.url);
     const keys = entry.keyColumns;
+    const xid = this.tx?.xid;
+    // The walsender sends a transaction as soon as its commit record is flushed, a moment
+    // before the transaction becomes visible to other sessions (it leaves the proc array
+    // after the flush). A read in that gap sees the table as it was before the transaction: a
+    // row the transaction deleted is still there, and under a key the transaction moved a row
+    // to, another row's value is read. So the read and the check that the transaction is
+    // visible share one statement (one snapshot), repeated until it is. The 32-bit xid of the
+    // begin message is widened with the snapshot's epoch (the transaction is older than xmax,
+    // or at most a few thousand xids newer while it is still finishing).
     const sql =
-      `SELECT ${columnsToRead.map(quoteIdent).join(', ')} FROM ${quoteTable(entry.table.schema, entry.table.name)} ` +
-      `WHERE ${keys.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ')}`;
-    const params = keys.map((k) => {
-      const v = row[k];
-      return v instanceof Uint8Array ? Buffer.from(v) : v;
-    });
-    const result = await this.refetchClient.query<Record<string, string | null>>(sql, params);
-    const found = result.rows[0];
-    if (!found) return undefined;
-    const out: SourceRow = {};
-    for (const column of columnsToRead) out[column] = pgTextToSourceValue(entry.table.columns.get(column)?.kind ?? 'other', found[column] ?? null);
-    return out;
+      `WITH s AS (SELECT txid_current_snapshot() AS snap), ` +
+      `f AS (SELECT snap, ((txid_snapshot_xmax(snap) >> 32) << 32) | $1::bigint AS full_xid FROM s) ` +
+      `SELECT txid_visible_in_snapshot(CASE WHEN full_xid - txid_snapshot_xmax(snap) > 2147483648 THEN full_xid - 4294967296 ELSE full_xid END, snap) AS visible, r.* ` +
+      `FROM f LEFT JOIN (SELECT true AS found, ${columnsToRead.map(quoteIdent).join(', ')} FROM ${quoteTable(entry.table.schema, entry.table.name)} ` +
+      `WHERE ${keys.map((k, i) => `${quoteIdent(k)} = $${i + 2}`).join(' AND ')}) AS r ON true`;
+    const params = [
+      xid ?? 0,
+      ...keys.map((k) => {
+        const v = row[k];
+        return v instanceof Uint8Array ? Buffer.from(v) : v;
+      }),
+    ];
+    const deadline = Date.now() + 10_000;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+      const result = await this.refetchClient
+        .query<(string | null)[]>({ text: sql, values: params, rowMode: 'array' })
+        .catch((error: unknown) => {
+          // A revoked SELECT surfaces here first (the stream itself needs no table privilege):
+          // say which table and why it is read, and what restores it.
+          const classified = classifyPgError(error, this.where);
+          if (classified.code !== 'SOURCE_PRIVILEGE') throw classified;
+          const table = quoteTable(entry.table.schema, entry.table.name);
+          throw new HmsSyncError(
+            'SOURCE_PRIVILEGE',
+            `${this.where}: cannot read unchanged TOAST column(s) ${columnsToRead.join(', ')} of ${entry.table.table} back by key: ` +
+              `${(error as Error).message}; a DBA can run: GRANT SELECT ON ${table} TO <bridge user>;`,
+            { cause: error, retryable: true },
+          );
+        });
+      const [visible, found, ...values] = result.rows[0] ?? [];
+      if (visible === 't' || xid === undefined) {
+        if (found !== 't') return undefined;
+        const out: SourceRow = {};
+        columnsToRead.forEach((column, i) => {
+          out[column] = pgTextToSourceValue(entry.table.columns.get(column)?.kind ?? 'other', values[i] ?? null);
+        });
+        return out;
+      }
+      if (Date.now() > deadline) {
+        throw new HmsSyncError('SOURCE_STATE', `${this.where}: transaction ${xid} was streamed but is still not visible after 10 s`, {
+          retryable: true,
+        });
+      }
+      await sleep(pause);
+    }
   }
 }
 

@@ -1,8 +1,7 @@
 // Helpers for the PostgreSQL integration tests: a disposable session for multi-statement
 // transactions, and polling the stream until it holds what a test waits for.
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import { withNats, type StoredMessage } from './stream.ts';
+import { readStream, type StoredMessage } from './stream.ts';
 import { waitFor } from './wait.ts';
 
 export interface PgSession extends AsyncDisposable {
@@ -42,41 +41,9 @@ export async function pgSession(url: string): Promise<PgSession> {
  * `consumer.info(true)` returns the cached count, so each call ends with a fetch that waits
  * out its full 5 s expiry; polled in a loop that makes every wait 5 s long).
  */
-export async function readWholeStream(url: string, stream: string): Promise<StoredMessage[]> {
-  return withNats(url, async (nc) => {
-    const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(stream).catch(() => undefined);
-    if (!info || info.state.messages === 0) return [];
-    const lastSeq = info.state.last_seq;
-    const name = `reader_${Math.random().toString(36).slice(2)}`;
-    await jsm.consumers.add(stream, { name, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: 60_000_000_000 });
-    try {
-      const consumer = await jetstream(nc).consumers.get(stream, name);
-      const out: StoredMessage[] = [];
-      const decoder = new TextDecoder();
-      let seen = 0;
-      while (seen < lastSeq) {
-        const batch = await consumer.fetch({ max_messages: Math.min(lastSeq - seen, 5000), expires: 5000 });
-        let got = 0;
-        for await (const m of batch) {
-          got += 1;
-          seen = m.seq;
-          out.push({
-            seq: m.seq,
-            subject: m.subject,
-            msgId: m.headers?.get('Nats-Msg-Id'),
-            op: m.headers?.get('Hms-Op'),
-            body: JSON.parse(decoder.decode(m.data)),
-          });
-          if (seen >= lastSeq) break;
-        }
-        if (got === 0) break;
-      }
-      return out;
-    } finally {
-      await jsm.consumers.delete(stream, name).catch(() => undefined);
-    }
-  });
+/** Every message of the stream, in stream order. */
+export function readWholeStream(url: string, stream: string): Promise<StoredMessage[]> {
+  return readStream(url, stream);
 }
 
 /**

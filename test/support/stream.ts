@@ -39,7 +39,9 @@ export async function readStream(url: string, stream: string, filter?: string): 
       const out: StoredMessage[] = [];
       const decoder = new TextDecoder();
       for (;;) {
-        const pending = (await consumer.info(true)).num_pending;
+        // Not the cached info: a cached pending count ends every read with a fetch that
+        // waits out its whole expiry.
+        const pending = (await consumer.info()).num_pending;
         if (pending === 0) break;
         const batch = await consumer.fetch({ max_messages: Math.min(pending, 5000), expires: 5000 });
         let got = 0;

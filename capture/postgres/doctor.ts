@@ -113,7 +113,9 @@ export async function diagnosePostgres(options: { url: string; publication: stri
     }
     if (slot) lines.push(`ok   slot ${options.slot} exists (confirmed ${slot.confirmed_flush_lsn}, ${slot.active === 'true' ? 'active' : 'inactive'})`);
     else if (canReplicate) lines.push(`ok   slot ${options.slot} will be created by the bridge`);
-    else sql.push(`SELECT pg_create_logical_replication_slot('${options.slot}', 'pgoutput');`);
+    // Without REPLICATION the bridge cannot stream even a slot a DBA creates, so the only
+    // statement that matters is the ALTER ROLE above; with it, the bridge creates the slot.
+    else lines.push(`note slot ${options.slot} will be created by the bridge once ${info.usr} has REPLICATION`);
     lines.push('note keep max_slot_wal_keep_size set so a stopped bridge cannot fill the disk with retained WAL');
     return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
   } catch (error) {

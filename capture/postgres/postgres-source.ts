@@ -6,6 +6,7 @@ import type { Mapping } from '../../src/mapping/types.ts';
 import type { CaptureSource, ChangeBatch, OffsetStore } from '../../src/ports.ts';
 import { loadTables, resolveKeyColumns, type PgTable } from './catalog.ts';
 import { connectClient, describeServer, quoteLiteral, quoteTable } from './connection.ts';
+import { diagnosePostgres } from './doctor.ts';
 import { checkSlot, createSlotWithSnapshot, ensurePublication, readSlot, type CreatedSlot } from './setup.ts';
 import { snapshotTable } from './snapshot.ts';
 import { WalStream, type StreamTable } from './wal-stream.ts';
@@ -84,8 +85,13 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
       const table = catalog.get(mapping.table)!;
       tables.set(mapping.table, { table, keyColumns: resolveKeyColumns(mapping, table) });
     }
-    await this.checkSelect(client, [...catalog.values()]);
-    await ensurePublication(client, options.publication, [...catalog.values()], this.where, options.log);
+    try {
+      await this.checkSelect(client, [...catalog.values()]);
+      await this.checkReplicationAttribute(client, usr);
+      await ensurePublication(client, options.publication, [...catalog.values()], this.where, options.log);
+    } catch (error) {
+      throw await this.withEverythingADbaMustRun(error);
+    }
 
     this.state = await options.offsets.get<PostgresState>(stateKey(options.name));
     let slot = await readSlot(client, options.slot);
@@ -221,6 +227,35 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
     const client = await connectClient(this.options.url);
     this.clients.push(client);
     return client;
+  }
+
+  /** Streaming a slot needs the REPLICATION attribute, even a slot a DBA created. */
+  private async checkReplicationAttribute(client: pg.Client, user: string): Promise<void> {
+    const { rows } = await client.query<{ ok: string }>(
+      `SELECT (rolreplication OR rolsuper)::text AS ok FROM pg_roles WHERE rolname = current_user`,
+    );
+    if (rows[0]?.ok !== 'true') {
+      throw new HmsSyncError('SOURCE_PRIVILEGE', `${this.where}: role ${user} lacks the REPLICATION attribute needed to stream a slot`, {
+        retryable: true,
+      });
+    }
+  }
+
+  /**
+   * A privilege problem found during setup is reported with every statement a DBA must run
+   * (what `doctor` prints), not only the first one found: each attempt waits a minute.
+   */
+  private async withEverythingADbaMustRun(error: unknown): Promise<unknown> {
+    if (!(error instanceof HmsSyncError) || error.code !== 'SOURCE_PRIVILEGE') return error;
+    const report = await diagnosePostgres({
+      url: this.options.url,
+      publication: this.options.publication,
+      slot: this.options.slot,
+      mappings: this.options.mappings,
+    }).catch(() => undefined);
+    if (!report || report.sql.length === 0) return error;
+    const first = error.message.replace(/\. A DBA can run: .*$/s, '');
+    return new HmsSyncError('SOURCE_PRIVILEGE', `${first}. A DBA can run: ${report.sql.join(' ')}`, { cause: error, retryable: true });
   }
 
   private async checkSelect(client: pg.Client, tables: PgTable[]): Promise<void> {

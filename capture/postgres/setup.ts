@@ -114,7 +114,7 @@ export async function createSlotWithSnapshot(url: string, slot: string, where: s
       error,
       where,
       `cannot create replication slot ${slot}`,
-      `ALTER ROLE ${quoteIdent(user)} REPLICATION;  -- or create the slot for it: SELECT pg_create_logical_replication_slot('${slot}', 'pgoutput');`,
+      `ALTER ROLE ${quoteIdent(user)} REPLICATION;`,
     );
   }
 }

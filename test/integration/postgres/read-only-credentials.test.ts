@@ -79,6 +79,8 @@ describe.concurrent('read-only-credentials', () => {
       const failure = logLines(bridge).find((l) => l.msg.includes('CREATE PUBLICATION'))!;
       expect(failure.msg).toContain(server(db));
       expect(failure.msg).toContain(`CREATE PUBLICATION "${setup.publication}" FOR TABLE "public"."docs"`);
+      // Every statement in one message: each attempt waits a minute.
+      expect(failure.msg).toContain(`ALTER ROLE "${role.name}" REPLICATION;`);
       expect(failure).toMatchObject({ code: 'SOURCE_PRIVILEGE', retryInMs: 60_000 });
       expect(await stillRunning(bridge)).toBe(true);
       // Nothing was created on the legacy side.

@@ -157,7 +157,14 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
 
     slot = await readSlot(client, options.slot);
     if (slot) checkSlot(slot, db, this.where);
-    this.wal = new WalStream({ url: options.url, slot: options.slot, publication: options.publication, tables, log: options.log });
+    this.wal = new WalStream({
+      url: options.url,
+      slot: options.slot,
+      publication: options.publication,
+      tables,
+      log: options.log,
+      ...(slot?.confirmed_flush_lsn ? { startLsn: slot.confirmed_flush_lsn } : {}),
+    });
     options.log.info({ slot: options.slot, from: slot?.confirmed_flush_lsn }, 'streaming changes');
     for await (const batch of this.wal.changes(signal)) {
       yield { changes: batch.changes, ...(batch.checkpoint ? { checkpoint: { kind: 'lsn', lsn: batch.checkpoint } } : {}) };

@@ -29,6 +29,8 @@ export interface WalStreamOptions {
   maxQueued?: number;
   /** Memory for carrying unchanged TOAST values from a key's previous change. */
   toastCarryBytes?: number;
+  /** The slot's confirmed position when streaming starts (what idle keepalives advance from). */
+  startLsn?: string;
 }
 
 const identity = (text: string): string => text;
@@ -80,6 +82,7 @@ export class WalStream {
     this.maxBatch = options.maxBatch ?? 1000;
     this.queue = new BatchQueue(options.maxQueued ?? 4);
     this.carry = new ToastCarry(options.toastCarryBytes ?? 64 * 1024 * 1024);
+    this.confirmedLsn = options.startLsn;
     this.service = new LogicalReplicationService(clientConfig(options.url), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
       flowControl: { enabled: true },

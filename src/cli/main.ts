@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/index.ts';
+import { DEFAULT_PORT, DEFAULT_RATE, parseDemoOptions, runDemo } from '../demo/index.ts';
 import { errorMessage, exitCodeOf } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { lintMappings } from '../mapping/index.ts';
@@ -62,6 +63,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'overwrite an existing file')
     .action(async (opts: { config: string; source: string; table: string; force?: boolean }) => {
       exitCode = await scaffoldCommand(opts);
+    });
+
+  program
+    .command('demo')
+    .description('start a bundled legacy database and NATS, run the bridge, show changes flowing (Ctrl-C stops)')
+    .option('--port <n>', 'port for the HTTP console and API (they come in a later version)', String(DEFAULT_PORT))
+    .option('--duration <duration>', 'make changes for this long, then stop (e.g. 30s, 2m); default: until Ctrl-C')
+    .option('--rate <n>', 'row changes a second', String(DEFAULT_RATE))
+    .action(async (opts: { port?: string; duration?: string; rate?: string }) => {
+      exitCode = await runDemo(parseDemoOptions(opts));
     });
 
   try {

@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a command that failed may leave a connection or a
+// timer behind, and a CLI must not hang on it. (stdout and stderr are synchronous for files
+// and pipes on Linux, so nothing written is lost.)
+process.exit(await main(process.argv.slice(2)));

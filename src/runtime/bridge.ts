@@ -65,13 +65,19 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
     ...(config.nats.token !== undefined ? { token: config.nats.token } : {}),
   });
   log.info({ servers: config.nats.servers }, 'connected to NATS');
-  await ensureStream(nc, {
-    stream: config.nats.stream,
-    subjectPrefix: config.nats.subjectPrefix,
-    duplicateWindowMs: config.nats.duplicateWindowMs,
-    replicas: config.nats.replicas,
-  });
-  const offsets = await KvOffsetStore.open(nc, config.nats.offsetsBucket, config.nats.replicas);
+  let offsets: KvOffsetStore;
+  try {
+    await ensureStream(nc, {
+      stream: config.nats.stream,
+      subjectPrefix: config.nats.subjectPrefix,
+      duplicateWindowMs: config.nats.duplicateWindowMs,
+      replicas: config.nats.replicas,
+    });
+    offsets = await KvOffsetStore.open(nc, config.nats.offsetsBucket, config.nats.replicas);
+  } catch (error) {
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
   const counters = new Map<string, PipelineCounters>();
   const states = new Map<string, SourceState>();
   const js = jetstream(nc);

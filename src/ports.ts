@@ -52,8 +52,11 @@ export interface OutgoingMessage {
 }
 
 export interface Sink {
-  /** Resolves when the message is handed to the connection (capacity permitting). */
-  publish(message: OutgoingMessage): Promise<void>;
+  /**
+   * Hands the message to the connection: undefined when done at once, else a promise that
+   * resolves once it was (after waiting for capacity). Await only what is returned.
+   */
+  publish(message: OutgoingMessage): Promise<void> | undefined;
   /** Sequence number of the last message handed to publish(). */
   readonly lastSequence: number;
   /** Every message with a sequence <= this was acknowledged. */

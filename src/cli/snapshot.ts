@@ -49,7 +49,8 @@ export async function snapshotCommand(opts: { config: string; source?: string; t
             const out = translate(change, routes.get(change.table)!, ctx, now);
             if (out.deadLetter) deadLetters += 1;
             else envelopes += 1;
-            await publisher.publish(out.message);
+            const handedOver = publisher.publish(out.message);
+            if (handedOver) await handedOver;
           }
         }
         await publisher.waitAcked(publisher.lastSequence, controller.signal);

@@ -66,7 +66,8 @@ export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, optio
         } else {
           counters.envelopes += 1;
         }
-        await sink.publish(out.message);
+        const handedOver = sink.publish(out.message);
+        if (handedOver) await handedOver;
       }
       counters.batches += 1;
       if (batch.checkpoint !== undefined) {

@@ -1,7 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/index.ts';
 import { DEFAULT_PORT, DEFAULT_RATE, parseDemoOptions, runDemo } from '../demo/index.ts';
-import { errorMessage, exitCodeOf } from '../errors.ts';
+import { HmsSyncError, errorMessage, exitCodeOf } from '../errors.ts';
+import { ReconcileScheduler } from '../../reconcile/index.ts';
 import { createLogger } from '../log.ts';
 import { lintMappings } from '../mapping/index.ts';
 import { startBridge } from '../runtime/bridge.ts';
@@ -9,6 +10,8 @@ import { redactSecrets } from '../util/secrets.ts';
 import { scaffoldCommand } from './scaffold.ts';
 import { doctorCommand } from './doctor.ts';
 import { snapshotCommand } from './snapshot.ts';
+import { reconcileCommand } from './reconcile.ts';
+import { reviewListCommand, reviewResolveCommand, reviewResyncCommand, reviewShowCommand, type ReviewOptions } from './review.ts';
 
 /** Parses argv, runs one command, returns the process exit code (0 ok, 1 runtime, 2 config/mapping). */
 export async function main(argv: string[]): Promise<number> {
@@ -43,6 +46,54 @@ export async function main(argv: string[]): Promise<number> {
     .option('--table <schema.table>', 'only this table')
     .action(async (opts: { config: string; source?: string; table?: string }) => {
       exitCode = await snapshotCommand(opts);
+    });
+
+  program
+    .command('reconcile')
+    .description('run the reconciliation once now; differences go to the review queue')
+    .requiredOption('-c, --config <file>', 'config file')
+    .option('--source <name>', 'only this source')
+    .option('--table <schema.table>', 'only this table')
+    .option('--catch-up <duration>', 'wait this long for the target to catch up before re-checking differences', '30s')
+    .action(async (opts: { config: string; source?: string; table?: string; catchUp?: string }) => {
+      exitCode = await reconcileCommand(opts);
+    });
+
+  const review = program.command('review').description('work the review queue of diff reports');
+  review
+    .command('list')
+    .description('list the reports, newest first')
+    .option('-c, --config <file>', 'config file', 'hms-sync.yaml')
+    .option('--json', 'print JSON')
+    .option('--status <status>', 'only open or resolved reports')
+    .action(async (opts: ReviewOptions) => {
+      exitCode = await reviewListCommand(opts);
+    });
+  review
+    .command('show <id>')
+    .description("print one report with its differences")
+    .option('-c, --config <file>', 'config file', 'hms-sync.yaml')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: ReviewOptions) => {
+      exitCode = await reviewShowCommand(id, opts);
+    });
+  review
+    .command('resolve <id>')
+    .description('mark a report resolved, with a note')
+    .option('-c, --config <file>', 'config file', 'hms-sync.yaml')
+    .option('--note <text>', 'why it needs no resync')
+    .option('--by <name>', 'who resolves it (default: the OS user)')
+    .action(async (id: string, opts: ReviewOptions) => {
+      exitCode = await reviewResolveCommand(id, opts);
+    });
+  review
+    .command('resync <id>')
+    .description("re-emit the report's keys from the source (r envelopes, d for keys gone), then mark it resolved")
+    .option('-c, --config <file>', 'config file', 'hms-sync.yaml')
+    .option('--by <name>', 'who asks for it (default: the OS user)')
+    .option('--note <text>', 'a note kept with the resolution')
+    .action(async (id: string, opts: ReviewOptions) => {
+      exitCode = await reviewResyncCommand(id, opts);
     });
 
   const mappings = program.command('mappings').description('mapping files');
@@ -99,9 +150,20 @@ async function runCommand(configFile: string): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const handle = await startBridge(config, log, controller.signal);
-  await handle.done;
-  await handle.nc.drain().catch(() => undefined);
-  for (const [source, c] of handle.counters) log.info({ source, ...c }, 'stopped');
+  const scheduler = new ReconcileScheduler({ config, log });
+  try {
+    scheduler.start();
+  } catch (error) {
+    throw new HmsSyncError('CONFIG', `${config.file}: reconcile.schedule: ${errorMessage(error)}`);
+  }
+  try {
+    const handle = await startBridge(config, log, controller.signal);
+    await handle.done;
+    await handle.nc.drain().catch(() => undefined);
+    for (const [source, c] of handle.counters) log.info({ source, ...c }, 'stopped');
+  } finally {
+    await scheduler.stop();
+  }
   return 0;
 }
+

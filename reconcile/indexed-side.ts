@@ -1,0 +1,162 @@
+/**
+ * A side whose checksums come from an in-memory index: every row's canonical key and 64-bit
+ * hash, sorted by key, with prefix sums of the hashes. Any range's count and checksum then
+ * cost two binary searches and a subtraction; split points are index lookups. Row values
+ * are not kept: `rows(range)` asks `fetch` for just the keys in the range.
+ *
+ * The source (which must map its rows in the bridge before they can be hashed) and the
+ * stream (which has no server-side checksum) build one of these in one pass over their rows.
+ */
+import { keyComparator, keyId, keyKinds, type KeyComparator } from './normalize.ts';
+import type { CompareSpec, Key, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from './types.ts';
+import type { JsonObject } from '../src/mapping/types.ts';
+
+export interface IndexEntry {
+  key: Key;
+  keyObject: JsonObject;
+  hi: number;
+  lo: number;
+  /** The source's key columns as input text (source side only). */
+  sourceKey?: string[];
+  /** The envelope's position (stream side only). */
+  position?: string;
+}
+
+const TWO_32 = 0x1_0000_0000;
+
+/** Sum of 64-bit values as (hi, lo) uint32 halves, mod 2^64. */
+export function add64(hi: number, lo: number, bHi: number, bLo: number): [number, number] {
+  const l = lo + bLo;
+  const carry = l >= TWO_32 ? 1 : 0;
+  return [(hi + bHi + carry) >>> 0, l >>> 0];
+}
+
+export function sub64(hi: number, lo: number, bHi: number, bLo: number): [number, number] {
+  let l = lo - bLo;
+  let borrow = 0;
+  if (l < 0) {
+    l += TWO_32;
+    borrow = 1;
+  }
+  return [(hi - bHi - borrow) >>> 0, l >>> 0];
+}
+
+export function checksumHex(hi: number, lo: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+/** The checksum of a list of row hashes (what an IndexedSide reports for them). */
+export function checksumOf(hashes: Iterable<readonly [number, number]>): RangeSummary {
+  let hi = 0;
+  let lo = 0;
+  let count = 0;
+  for (const [h, l] of hashes) {
+    [hi, lo] = add64(hi, lo, h, l);
+    count += 1;
+  }
+  return { count, checksum: checksumHex(hi, lo) };
+}
+
+export type RowFetcher = (entries: readonly IndexEntry[]) => Promise<SideRow[]>;
+
+export class IndexedSide implements ReconcileSide {
+  readonly compare: KeyComparator;
+  private readonly entries: IndexEntry[];
+  private readonly prefixHi: Uint32Array;
+  private readonly prefixLo: Uint32Array;
+  private readonly byKey = new Map<string, IndexEntry>();
+
+  /** `entries` in any order; keys must be unique (a later duplicate replaces an earlier one). */
+  constructor(
+    readonly name: string,
+    spec: CompareSpec,
+    entries: IndexEntry[],
+    private readonly fetch: RowFetcher,
+    private readonly extraPositions: ReadonlyMap<string, string> = new Map(),
+  ) {
+    this.compare = keyComparator(keyKinds(spec));
+    for (const entry of entries) this.byKey.set(keyId(entry.key), entry);
+    this.entries = this.byKey.size === entries.length ? entries : [...this.byKey.values()];
+    this.entries.sort((a, b) => this.compare(a.key, b.key));
+    const n = this.entries.length;
+    this.prefixHi = new Uint32Array(n + 1);
+    this.prefixLo = new Uint32Array(n + 1);
+    let hi = 0;
+    let lo = 0;
+    for (let i = 0; i < n; i++) {
+      const e = this.entries[i]!;
+      [hi, lo] = add64(hi, lo, e.hi, e.lo);
+      this.prefixHi[i + 1] = hi;
+      this.prefixLo[i + 1] = lo;
+    }
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** First index whose key is >= key. */
+  private lowerBound(key: Key): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(this.entries[mid]!.key, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private bounds(range: KeyRange): [number, number] {
+    const start = range.from === undefined ? 0 : this.lowerBound(range.from);
+    const end = range.to === undefined ? this.entries.length : this.lowerBound(range.to);
+    return [start, Math.max(start, end)];
+  }
+
+  async countAndChecksum(range: KeyRange): Promise<RangeSummary> {
+    const [i, j] = this.bounds(range);
+    const [hi, lo] = sub64(this.prefixHi[j]!, this.prefixLo[j]!, this.prefixHi[i]!, this.prefixLo[i]!);
+    return { count: j - i, checksum: checksumHex(hi, lo) };
+  }
+
+  entriesIn(range: KeyRange): IndexEntry[] {
+    const [i, j] = this.bounds(range);
+    return this.entries.slice(i, j);
+  }
+
+  async rows(range: KeyRange): Promise<SideRow[]> {
+    const entries = this.entriesIn(range);
+    return entries.length === 0 ? [] : this.fetch(entries);
+  }
+
+  async splitPoints(range: KeyRange, parts: number): Promise<Key[]> {
+    const [i, j] = this.bounds(range);
+    const points: Key[] = [];
+    for (let p = 1; p < parts; p++) {
+      const index = i + Math.floor(((j - i) * p) / parts);
+      if (index <= i || index >= j) continue;
+      const key = this.entries[index]!.key;
+      if (points.length === 0 || this.compare(points[points.length - 1]!, key) < 0) points.push(key);
+    }
+    return points;
+  }
+
+  entry(key: Key): IndexEntry | undefined {
+    return this.byKey.get(keyId(key));
+  }
+
+  async rowsByKey(keys: readonly KeyRef[]): Promise<SideRow[]> {
+    const entries = keys.map((k) => this.byKey.get(keyId(k.key))).filter((e): e is IndexEntry => e !== undefined);
+    return entries.length === 0 ? [] : this.fetch(entries);
+  }
+
+  async positions(keys: readonly KeyRef[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const k of keys) {
+      const id = keyId(k.key);
+      const position = this.byKey.get(id)?.position ?? this.extraPositions.get(id);
+      if (position !== undefined) out.set(id, position);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * `review resync ID`: re-emits the CURRENT source rows of a report's keys as `r` envelopes,
+ * and a `d` tombstone for each key the source no longer has, then marks the report resolved.
+ *
+ * Position: the WAL insert position read before the rows are read (index 0), as
+ * capture/postgres/resnapshot.ts argues: every commit these rows reflect is at or before it
+ * (or after it but then also streamed, with a higher position and the same content), and
+ * every commit they miss streams with a higher position. A consumer applying only newer
+ * positions therefore never lets a resync row overwrite a later change.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadTables, resolveKeyColumns } from '../capture/postgres/catalog.ts';
+import { connectClient, describeServer } from '../capture/postgres/connection.ts';
+import type { Config } from '../src/config/index.ts';
+import { entitySubject, envelopeId, pgPosition, type Envelope } from '../src/envelope/envelope.ts';
+import { keyToken } from '../src/envelope/key-token.ts';
+import { HmsSyncError } from '../src/errors.ts';
+import type { FieldSpec, JsonObject, JsonValue, Mapping } from '../src/mapping/types.ts';
+import { payloadLimit } from '../src/nats/connection.ts';
+import { tableRoute, translate } from '../src/pipeline/translate.ts';
+import type { OutgoingMessage, RawChange } from '../src/ports.ts';
+import { JetStreamPublisher, ensureStream } from '../src/publisher/index.ts';
+import { loadSources } from '../src/runtime/bridge.ts';
+import { keyId } from './normalize.ts';
+import { resolved, type DiffReport } from './report.ts';
+import type { ReviewStore } from './review-store.ts';
+import { readRowsByKey } from './sides/postgres-rows.ts';
+
+export interface ResyncResult {
+  report: DiffReport;
+  rows: number;
+  tombstones: number;
+  deadLetters: number;
+  position: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The source key of a mapped key, where the mapping can be inverted without doubt: plain
+ * text and numbers, or a code that exactly one legacy value maps to. Undefined otherwise.
+ */
+export function invertKey(mapping: Mapping, keyColumns: readonly string[], key: JsonObject): string[] | undefined {
+  const out: string[] = [];
+  for (const column of keyColumns) {
+    const field: FieldSpec | undefined = mapping.fields.find((f) => f.from === column);
+    if (!field) return undefined;
+    const value = key[field.name];
+    if (value === null || value === undefined) return undefined;
+    if (field.codes) {
+      const legacy = Object.entries(field.codes).filter(([, mapped]) => JSON.stringify(mapped) === JSON.stringify(value));
+      if (legacy.length !== 1) return undefined;
+      out.push(legacy[0]![0]);
+      continue;
+    }
+    if (field.format !== undefined || field.nullIf !== undefined) return undefined;
+    if (!['string', 'integer', 'bigint', 'decimal'].includes(field.type)) return undefined;
+    out.push(String(value));
+  }
+  return out;
+}
+
+export function tombstone(options: {
+  sourceName: string;
+  sourceKind: string;
+  subjectPrefix: string;
+  mapping: Mapping;
+  key: JsonObject;
+  position: string;
+  commitTs: string;
+  now: string;
+}): OutgoingMessage {
+  const { mapping, key, position } = options;
+  const token = keyToken(Object.values(key) as JsonValue[]);
+  const id = envelopeId(options.sourceName, position, mapping.table, token, 'd');
+  const envelope: Envelope = {
+    id,
+    op: 'd',
+    entity: mapping.entity,
+    key,
+    before: null,
+    after: null,
+    source: { name: options.sourceName, kind: options.sourceKind, table: mapping.table, capture: 'snapshot', position, commitTs: options.commitTs },
+    mapping: mapping.hash,
+    ts: options.now,
+  };
+  return {
+    subject: entitySubject(options.subjectPrefix, options.sourceName, mapping.entity, key),
+    msgId: id,
+    op: 'd',
+    payload: encoder.encode(JSON.stringify(envelope)),
+  };
+}
+
+export async function resyncReport(
+  config: Config,
+  nc: NatsConnection,
+  store: ReviewStore,
+  id: string,
+  options: { by: string; note?: string; signal: AbortSignal },
+): Promise<ResyncResult> {
+  const found = await store.get(id);
+  if (!found) throw new HmsSyncError('INTERNAL', `no report ${id} in the review queue`);
+  const report = found.report;
+  const loaded = (await loadSources(config)).find((s) => s.config.name === report.source);
+  if (!loaded) throw new HmsSyncError('CONFIG', `${config.file}: report ${id} is for source "${report.source}", which the config does not name`);
+  const source = loaded.config;
+  if (source.kind !== 'postgres') throw new HmsSyncError('CONFIG', `resync supports postgres sources in this build, not ${source.kind}`);
+  const mapping = loaded.mappings.find((m) => m.table === report.table);
+  if (!mapping) throw new HmsSyncError('CONFIG', `source ${source.name} has no mapping for table ${report.table}`);
+
+  await ensureStream(nc, {
+    stream: config.nats.stream,
+    subjectPrefix: config.nats.subjectPrefix,
+    duplicateWindowMs: config.nats.duplicateWindowMs,
+    replicas: config.nats.replicas,
+  });
+  const where = describeServer(source.url);
+  const client = await connectClient(source.url);
+  const publisher = new JetStreamPublisher(nc, { maxInflight: config.nats.maxInflight, ackTimeoutMs: 5_000, maxSends: 12 });
+  let rows = 0;
+  let tombstones = 0;
+  let deadLetters = 0;
+  let position: string;
+  try {
+    const table = (await loadTables(client, [mapping], where)).get(mapping.table)!;
+    const keyColumns = resolveKeyColumns(mapping, table);
+    const route = tableRoute(mapping, keyColumns);
+    const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+    position = pgPosition(lsn, 0);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const startedAt = new Date().toISOString();
+
+    // Each listed key: its source key from the report, or (missing in source) the inverse
+    // of its mapped key, so a row inserted since the run is re-emitted, not tombstoned.
+    const wanted = report.diffs.map((diff, i) => ({ diff, sourceKey: report.sourceKeys[i] ?? invertKey(mapping, keyColumns, diff.key) }));
+    const lookups = wanted.filter((w) => w.sourceKey !== undefined && w.sourceKey !== null).map((w) => w.sourceKey!);
+    const reads = lookups.length > 0 ? await readRowsByKey(client, table, keyColumns, lookups) : [];
+    const foundKeys = new Set(reads.map((r) => keyId(r.sourceKey)));
+    const ctx = {
+      sourceName: source.name,
+      sourceKind: source.kind,
+      subjectPrefix: config.nats.subjectPrefix,
+      timezone: source.timezone,
+      ...(payloadLimit(nc) !== undefined ? { maxPayload: payloadLimit(nc)! } : {}),
+    };
+    const now = new Date().toISOString();
+    for (const read of reads) {
+      options.signal.throwIfAborted();
+      const keyRow: Record<string, (typeof read.row)[string]> = {};
+      for (const k of keyColumns) keyRow[k] = read.row[k] ?? null;
+      const change: RawChange = {
+        op: 'r',
+        table: mapping.table,
+        position,
+        commitTs: startedAt,
+        capture: 'snapshot',
+        row: read.row,
+        before: null,
+        keyRow,
+        columns: read.columns,
+      };
+      const out = translate(change, route, ctx, now);
+      if (out.deadLetter) deadLetters += 1;
+      else rows += 1;
+      await publisher.publish(out.message);
+    }
+    for (const w of wanted) {
+      if (w.sourceKey && foundKeys.has(keyId(w.sourceKey))) continue;
+      await publisher.publish(
+        tombstone({ sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, mapping, key: w.diff.key, position, commitTs: startedAt, now }),
+      );
+      tombstones += 1;
+    }
+    await publisher.waitAcked(publisher.lastSequence, options.signal);
+    await client.query('COMMIT');
+  } finally {
+    await publisher.close();
+    await client.end().catch(() => undefined);
+  }
+  const at = new Date().toISOString();
+  const updated = await store.update(id, (current) =>
+    resolved(current, {
+      action: 'resync',
+      by: options.by,
+      at,
+      ...(options.note !== undefined ? { note: options.note } : {}),
+      rows,
+      tombstones,
+      position,
+    }),
+  );
+  return { report: updated, rows, tombstones, deadLetters, position };
+}

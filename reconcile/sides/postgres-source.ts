@@ -1,0 +1,132 @@
+/**
+ * The source side for PostgreSQL. Its checksums must be over MAPPED values (the target holds
+ * nothing else), and the mapping (codes, legacy date formats, zones, trims) runs in the
+ * bridge, so this side reads every row once, keyset-paginated inside one REPEATABLE READ
+ * snapshot, maps it, and keeps only its canonical key and a 64-bit hash in an IndexedSide.
+ * Rows are read again (by key, in the same snapshot) only for the small ranges bisection
+ * asks for. Cost: one full read of the table over the wire per run, about 30 bytes of
+ * memory per row plus the key; see docs/reconciliation.md for why not SQL.
+ */
+import type pg from 'pg';
+import { loadTables, resolveKeyColumns, type PgTable } from '../../capture/postgres/catalog.ts';
+import { classifyPgError, connectClient, describeServer } from '../../capture/postgres/connection.ts';
+import { snapshotTable } from '../../capture/postgres/snapshot.ts';
+import { pgPosition } from '../../src/envelope/envelope.ts';
+import { mapRow } from '../../src/mapping/index.ts';
+import type { Mapping } from '../../src/mapping/types.ts';
+import { IndexedSide, type IndexEntry } from '../indexed-side.ts';
+import { hashRow, keyObjectOf, rowKey } from '../normalize.ts';
+import type { CompareSpec, SideRow } from '../types.ts';
+import { keyInputText, readRowsByKey } from './postgres-rows.ts';
+
+export interface PostgresSourceOptions {
+  url: string;
+  mapping: Mapping;
+  timezone: string;
+  chunkSize: number;
+  signal: AbortSignal;
+}
+
+export function compareSpecOf(mapping: Mapping, keyColumns: readonly string[]): CompareSpec {
+  const keyFields = keyColumns.map((column) => mapping.fields.find((f) => f.from === column)).filter((f) => f !== undefined);
+  return { fields: mapping.fields, keyFields };
+}
+
+export class PostgresSourceSide {
+  /** Rows the scan read (every row of the table). */
+  scanned = 0;
+  /** Rows that do not map (they are on the dead-letter subject, not in any target): left out. */
+  unmappable = 0;
+
+  private constructor(
+    readonly client: pg.Client,
+    readonly table: PgTable,
+    readonly keyColumns: string[],
+    readonly spec: CompareSpec,
+    /** pg_current_wal_lsn() read before the snapshot: the run's start position. */
+    readonly startLsn: string,
+    /** Read inside the snapshot: every commit the snapshot sees is before it. */
+    readonly snapshotLsn: string,
+    readonly where: string,
+    private readonly mapping: Mapping,
+    private readonly timezone: string,
+    public index: IndexedSide | undefined = undefined,
+  ) {}
+
+  get startPosition(): string {
+    return pgPosition(this.startLsn, 0);
+  }
+
+  /** Connects, records the start position, opens the snapshot. `scan()` builds the index. */
+  static async open(options: PostgresSourceOptions): Promise<PostgresSourceSide> {
+    const where = describeServer(options.url);
+    const client = await connectClient(options.url);
+    try {
+      const catalog = await loadTables(client, [options.mapping], where);
+      const table = catalog.get(options.mapping.table)!;
+      const keyColumns = resolveKeyColumns(options.mapping, table);
+      const startLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshotLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+      const spec = compareSpecOf(options.mapping, keyColumns);
+      return new PostgresSourceSide(client, table, keyColumns, spec, startLsn, snapshotLsn, where, options.mapping, options.timezone);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw classifyPgError(error, where);
+    }
+  }
+
+  async scan(chunkSize: number, signal: AbortSignal): Promise<IndexedSide> {
+    const entries: IndexEntry[] = [];
+    for await (const chunk of snapshotTable(this.client, this.table, this.keyColumns, {
+      position: this.startPosition,
+      commitTs: new Date().toISOString(),
+      chunkSize,
+      signal,
+    })) {
+      for (const change of chunk.changes) {
+        this.scanned += 1;
+        const mapped = mapRow(this.mapping, change.row!, change.columns, this.keyColumns, { defaultTimezone: this.timezone });
+        if (!mapped.ok) {
+          this.unmappable += 1;
+          continue;
+        }
+        const [hi, lo] = hashRow(this.spec, mapped.after);
+        entries.push({
+          key: rowKey(this.spec, mapped.after),
+          keyObject: keyObjectOf(this.spec, mapped.after),
+          hi,
+          lo,
+          sourceKey: this.keyColumns.map((k) => keyInputText(change.row![k])),
+        });
+      }
+    }
+    signal.throwIfAborted();
+    this.index = new IndexedSide('source', this.spec, entries, (list) => this.fetch(list.map((e) => e.sourceKey!)));
+    return this.index;
+  }
+
+  /** The mapped rows of these source keys, in the run's snapshot. */
+  async fetch(keys: string[][]): Promise<SideRow[]> {
+    const reads = await readRowsByKey(this.client, this.table, this.keyColumns, keys);
+    const rows: SideRow[] = [];
+    for (const read of reads) {
+      const mapped = mapRow(this.mapping, read.row, read.columns, this.keyColumns, { defaultTimezone: this.timezone });
+      if (mapped.ok) rows.push({ values: mapped.after, sourceKey: read.sourceKey });
+    }
+    return rows;
+  }
+
+  /** The replication slot's confirmed position, where this account may see it. */
+  async slotConfirmedLsn(slot: string): Promise<string | undefined> {
+    const { rows } = await this.client
+      .query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])
+      .catch(() => ({ rows: [] as { lsn: string | null }[] }));
+    return rows[0]?.lsn ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.client.query('COMMIT').catch(() => undefined);
+    await this.client.end().catch(() => undefined);
+  }
+}

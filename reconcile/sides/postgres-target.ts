@@ -1,0 +1,211 @@
+/**
+ * A modern PostgreSQL database as the target, holding the mapped rows the way the
+ * `postgres` subscriber keeps them: a table named by the entity (in the connection's
+ * search_path), one column per mapped field named like the field, the key fields as its
+ * key, and optionally a text column `hms_position` with the position of the envelope that
+ * wrote the row (used to recognize changes committed during the run).
+ *
+ * Here the checksum runs where the data is: one query per range computes count and the sum
+ * of md5-based row hashes over the SAME canonical text normalize.ts gives in the bridge
+ * (decimal scale trimmed, timestamps in UTC without trailing zeros, trailing blanks
+ * dropped...), so only checksums cross the wire until bisection asks for a small range.
+ */
+import type pg from 'pg';
+import { classifyPgError, connectClient, describeServer, quoteIdent } from '../../capture/postgres/connection.ts';
+import { HmsSyncError } from '../../src/errors.ts';
+import type { FieldSpec, JsonObject, JsonValue } from '../../src/mapping/types.ts';
+import { emptyIsNull, keyKind } from '../normalize.ts';
+import type { CompareSpec, Key, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
+
+export const POSITION_COLUMN = 'hms_position';
+
+interface TargetColumn {
+  name: string;
+  typname: string;
+  /** pg_type.typcategory: N numeric, S string, B boolean, D date/time, U user (json, bytea)... */
+  category: string;
+}
+
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
+const TWO_64 = 1n << 64n;
+
+/** SQL giving normalize.ts's canonicalFieldText for a column holding this field. */
+export function canonicalSql(spec: FieldSpec, column: TargetColumn): string {
+  const c = quoteIdent(column.name);
+  switch (spec.type) {
+    case 'string': {
+      const text = `rtrim(${c}::text, ' ')`;
+      return emptyIsNull(spec) ? `NULLIF(${text}, '')` : text;
+    }
+    case 'integer':
+    case 'bigint':
+    case 'decimal':
+      return column.category === 'N'
+        ? `trim_scale(${c}::numeric)::text`
+        : `trim_scale(NULLIF(btrim(${c}::text), '')::numeric)::text`;
+    case 'boolean':
+      return `CASE lower(${c}::text) WHEN 't' THEN 'true' WHEN 'true' THEN 'true' WHEN 'f' THEN 'false' WHEN 'false' THEN 'false' ELSE ${c}::text END`;
+    case 'date':
+      return `CASE WHEN ${c}::text ~ '^\\d{4}-\\d{2}-\\d{2}($|[T ])' THEN left(${c}::text, 10) ELSE ${c}::text END`;
+    case 'timestamp':
+      return `(regexp_replace(to_char(${c}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\\.?0+$', '') || 'Z')`;
+    case 'json':
+      return `${c}::jsonb::text`;
+    case 'bytes':
+      return column.typname === 'bytea' ? `translate(encode(${c}, 'base64'), E'\\n', '')` : `regexp_replace(${c}::text, '\\s+', '', 'g')`;
+  }
+}
+
+/** The row hash in SQL: the same as normalize.ts rowHash(rowText(...)), as a signed bigint. */
+export function rowHashSql(parts: readonly string[]): string {
+  const tokens = parts.map((e) => `CASE WHEN (${e}) IS NULL THEN '~' ELSE char_length(${e})::text || ':' || (${e}) END`);
+  return `('x' || substr(md5(concat_ws(',', ${tokens.join(', ')})), 1, 16))::bit(64)::bigint`;
+}
+
+/** A key field as an expression ordered like keyComparator, and the cast of a bound value. */
+export function keySql(spec: FieldSpec, column: TargetColumn): { expr: string; cast: string } {
+  const c = quoteIdent(column.name);
+  switch (keyKind(spec)) {
+    case 'number':
+      if (INTEGER_TYPES.has(column.typname)) return { expr: c, cast: 'int8' };
+      return { expr: column.category === 'N' ? c : `${c}::numeric`, cast: 'numeric' };
+    case 'boolean':
+      return { expr: `${c}::boolean`, cast: 'boolean' };
+    case 'timestamp':
+      if (column.typname === 'timestamptz' || column.typname === 'timestamp') return { expr: c, cast: column.typname };
+      return { expr: `${c}::timestamptz`, cast: 'timestamptz' };
+    default:
+      if (spec.type === 'date' && column.typname === 'date') return { expr: c, cast: 'date' };
+      return { expr: column.category === 'S' ? `${c} COLLATE "C"` : `${c}::text COLLATE "C"`, cast: 'text' };
+  }
+}
+
+export class PostgresTargetSide implements ReconcileSide {
+  readonly name = 'postgres';
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly spec: CompareSpec,
+    private readonly table: string,
+    private readonly columns: Map<string, TargetColumn>,
+    private readonly hasPosition: boolean,
+  ) {}
+
+  static async open(url: string, entity: string, spec: CompareSpec): Promise<PostgresTargetSide> {
+    const where = describeServer(url);
+    const client = await connectClient(url);
+    try {
+      const { rows } = await client.query<{ attname: string; typname: string; typcategory: string }>(
+        `SELECT a.attname, t.typname, t.typcategory
+           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+        [quoteIdent(entity)],
+      );
+      if (rows.length === 0) {
+        throw new HmsSyncError('SOURCE_STATE', `reconcile target ${where}: no table "${entity}" (the target holds one table per entity, named like it)`);
+      }
+      const columns = new Map(rows.map((r) => [r.attname, { name: r.attname, typname: r.typname, category: r.typcategory }]));
+      const missing = spec.fields.filter((f) => !columns.has(f.name)).map((f) => f.name);
+      if (missing.length > 0) {
+        throw new HmsSyncError('SOURCE_STATE', `reconcile target ${where}: table "${entity}" has no column ${missing.map((m) => `"${m}"`).join(', ')} (one column per mapped field)`);
+      }
+      return new PostgresTargetSide(client, spec, quoteIdent(entity), columns, columns.has(POSITION_COLUMN));
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw classifyPgError(error, where);
+    }
+  }
+
+  private column(spec: FieldSpec): TargetColumn {
+    return this.columns.get(spec.name)!;
+  }
+
+  private keyParts(): { expr: string; cast: string }[] {
+    return this.spec.keyFields.map((f) => keySql(f, this.column(f)));
+  }
+
+  private tuple(exprs: readonly string[]): string {
+    return exprs.length === 1 ? exprs[0]! : `ROW(${exprs.join(', ')})`;
+  }
+
+  private bind(key: Key, params: unknown[]): string {
+    const parts = this.keyParts();
+    return this.tuple(key.map((value, i) => (params.push(value), `$${params.length}::${parts[i]!.cast}`)));
+  }
+
+  private predicate(range: KeyRange, params: unknown[]): string {
+    const keyTuple = this.tuple(this.keyParts().map((p) => p.expr));
+    const conditions: string[] = [];
+    if (range.from !== undefined) conditions.push(`${keyTuple} >= ${this.bind(range.from, params)}`);
+    if (range.to !== undefined) conditions.push(`${keyTuple} < ${this.bind(range.to, params)}`);
+    return conditions.length === 0 ? 'true' : conditions.join(' AND ');
+  }
+
+  async countAndChecksum(range: KeyRange): Promise<RangeSummary> {
+    const params: unknown[] = [];
+    const hash = rowHashSql(this.spec.fields.map((f) => canonicalSql(f, this.column(f))));
+    const { rows } = await this.client.query<{ n: string; s: string | null }>(
+      `SELECT count(*)::text AS n, sum(${hash})::text AS s FROM ${this.table} WHERE ${this.predicate(range, params)}`,
+      params,
+    );
+    const sum = BigInt(rows[0]!.s ?? '0');
+    const unsigned = ((sum % TWO_64) + TWO_64) % TWO_64;
+    return { count: Number(rows[0]!.n), checksum: unsigned.toString(16).padStart(16, '0') };
+  }
+
+  private selectList(): string {
+    const list = this.spec.fields.map((f) => {
+      const column = this.column(f);
+      const c = quoteIdent(column.name);
+      return column.category === 'N' ? `${c}::text AS ${c}` : `to_jsonb(${c})::text AS ${c}`;
+    });
+    if (this.hasPosition) list.push(`${quoteIdent(POSITION_COLUMN)}::text AS ${quoteIdent(POSITION_COLUMN)}`);
+    return list.join(', ');
+  }
+
+  private toRow(raw: Record<string, string | null>): SideRow {
+    const values: JsonObject = {};
+    for (const f of this.spec.fields) {
+      const text = raw[f.name] ?? null;
+      values[f.name] = text === null ? null : this.column(f).category === 'N' ? numberValue(f, text) : (JSON.parse(text) as JsonValue);
+    }
+    const position = this.hasPosition ? raw[POSITION_COLUMN] : null;
+    return position ? { values, position } : { values };
+  }
+
+  async rows(range: KeyRange): Promise<SideRow[]> {
+    const params: unknown[] = [];
+    const { rows } = await this.client.query<Record<string, string | null>>(
+      `SELECT ${this.selectList()} FROM ${this.table} WHERE ${this.predicate(range, params)}`,
+      params,
+    );
+    return rows.map((r) => this.toRow(r));
+  }
+
+  async rowsByKey(keys: readonly KeyRef[]): Promise<SideRow[]> {
+    const out: SideRow[] = [];
+    const keyTuple = this.tuple(this.keyParts().map((p) => p.expr));
+    for (let i = 0; i < keys.length; i += 500) {
+      const params: unknown[] = [];
+      const list = keys.slice(i, i + 500).map((k) => this.bind(k.key, params));
+      const { rows } = await this.client.query<Record<string, string | null>>(
+        `SELECT ${this.selectList()} FROM ${this.table} WHERE ${keyTuple} IN (${list.join(', ')})`,
+        params,
+      );
+      out.push(...rows.map((r) => this.toRow(r)));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+function numberValue(spec: FieldSpec, text: string): JsonValue {
+  if (spec.type === 'integer') {
+    const n = Number(text);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return text;
+}

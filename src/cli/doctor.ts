@@ -1,3 +1,4 @@
+import { diagnoseMysql } from '../../capture/mysql/doctor.ts';
 import { diagnosePostgres } from '../../capture/postgres/doctor.ts';
 import { loadConfig } from '../config/index.ts';
 import { errorMessage } from '../errors.ts';
@@ -21,13 +22,17 @@ export async function doctorCommand(configFile: string): Promise<number> {
     out(`  FAIL ${errorMessage(error)}`);
   }
   for (const { config: source, mappings } of sources) {
-    if (source.kind !== 'postgres') {
+    if (source.kind !== 'postgres' && source.kind !== 'mysql') {
       ok = false;
       out(`source ${source.name} (${source.kind}): no capture module for ${source.kind} in this build`);
       continue;
     }
-    const report = await diagnosePostgres({ url: source.url, publication: source.publication, slot: source.slot, mappings });
-    out(`source ${source.name} (${report.where}): capture method ${report.method === 'log' ? 'log (pgoutput)' : 'none available'}`);
+    const report =
+      source.kind === 'mysql'
+        ? await diagnoseMysql({ url: source.url, mappings })
+        : await diagnosePostgres({ url: source.url, publication: source.publication, slot: source.slot, mappings });
+    const logMethod = source.kind === 'mysql' ? 'log (row binlog)' : 'log (pgoutput)';
+    out(`source ${source.name} (${report.where}): capture method ${report.method === 'log' ? logMethod : 'none available'}`);
     for (const line of report.lines) out(`  ${line}`);
     if (report.sql.length > 0) {
       out('  a DBA can run:');

@@ -1,3 +1,4 @@
+import { MysqlSource } from '../../capture/mysql/index.ts';
 import { PostgresSource } from '../../capture/postgres/index.ts';
 import type { SourceConfig } from '../config/index.ts';
 import { HmsSyncError } from '../errors.ts';
@@ -32,10 +33,21 @@ export function createCaptureSource(ctx: CaptureContext): CaptureSource<any> {
         log: ctx.log,
         onReady: ctx.onReady,
       });
+    case 'mysql':
+      return new MysqlSource({
+        name: source.name,
+        url: source.url,
+        snapshot: source.snapshot,
+        chunkSize: source.poll.chunkSize,
+        mappings: ctx.mappings,
+        offsets: ctx.offsets,
+        log: ctx.log,
+        onReady: ctx.onReady,
+      });
     default:
       throw new HmsSyncError('CONFIG', `source ${source.name}: kind ${source.kind} has no capture module in this build`);
   }
 }
 
 /** Kinds createCaptureSource can build. */
-export const CAPTURE_KINDS: ReadonlySet<string> = new Set(['postgres']);
+export const CAPTURE_KINDS: ReadonlySet<string> = new Set(['postgres', 'mysql']);

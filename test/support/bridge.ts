@@ -105,7 +105,7 @@ export interface BridgeConfigOptions {
   natsUrl: string;
   /** Unique per test: stream, prefix and buckets are derived from it. */
   id: string;
-  source: { name: string; url: string; extra?: string };
+  source: { name: string; url: string; extra?: string; /** Default postgres. */ kind?: 'postgres' | 'mysql' };
   mappings: Record<string, string>;
 }
 
@@ -137,7 +137,7 @@ export function writeBridgeFiles(ws: Workspace, options: BridgeConfigOptions): B
       `  offsetsBucket: ${bucket}`,
       'sources:',
       `  - name: ${options.source.name}`,
-      '    kind: postgres',
+      `    kind: ${options.source.kind ?? 'postgres'}`,
       `    url: ${options.source.url}`,
       `    mappings: ./mappings/${options.source.name}`,
       `    publication: ${publication}`,

@@ -1,11 +1,10 @@
-import { diagnoseMysql } from '../../capture/mysql/doctor.ts';
-import { diagnosePostgres } from '../../capture/postgres/doctor.ts';
 import { loadConfig } from '../config/index.ts';
 import { errorMessage } from '../errors.ts';
 import { connectNats } from '../nats/connection.ts';
 import { loadSources } from '../runtime/bridge.ts';
+import { CAPTURE_KINDS, chooseCaptureMethod } from '../runtime/sources.ts';
 
-/** Prints one report per source and for NATS; exit 0 when every source can capture. */
+/** Prints one report per source and for NATS; exit 0 when every source gets the capture it asks for. */
 export async function doctorCommand(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
   const sources = await loadSources(config);
@@ -22,23 +21,28 @@ export async function doctorCommand(configFile: string): Promise<number> {
     out(`  FAIL ${errorMessage(error)}`);
   }
   for (const { config: source, mappings } of sources) {
-    if (source.kind !== 'postgres' && source.kind !== 'mysql') {
+    if (!CAPTURE_KINDS.has(source.kind)) {
       ok = false;
       out(`source ${source.name} (${source.kind}): no capture module for ${source.kind} in this build`);
       continue;
     }
-    const report =
-      source.kind === 'mysql'
-        ? await diagnoseMysql({ url: source.url, mappings })
-        : await diagnosePostgres({ url: source.url, publication: source.publication, slot: source.slot, mappings });
-    const logMethod = source.kind === 'mysql' ? 'log (row binlog)' : 'log (pgoutput)';
-    out(`source ${source.name} (${report.where}): capture method ${report.method === 'log' ? logMethod : 'none available'}`);
-    for (const line of report.lines) out(`  ${line}`);
-    if (report.sql.length > 0) {
-      out('  a DBA can run:');
-      for (const statement of report.sql) out(`    ${statement}`);
+    let choice;
+    try {
+      choice = await chooseCaptureMethod(source, mappings);
+    } catch (error) {
+      ok = false;
+      out(`source ${source.name}: FAIL ${errorMessage(error)}`);
+      continue;
     }
-    ok &&= report.ok;
+    const how = choice.method === 'log' ? (source.kind === 'mysql' ? 'log (row binlog)' : 'log (pgoutput)') : 'poll (hash-diff)';
+    out(`source ${source.name} (${choice.where}): capture method ${how}: ${choice.reason}`);
+    for (const line of choice.lines) out(`  ${line}`);
+    if (choice.sql.length > 0) {
+      out('  for log capture a DBA can run:');
+      for (const statement of choice.sql) out(`    ${statement}`);
+    }
+    // Non-zero while a source that may use log capture does not get it: a DBA has work to do.
+    if (!choice.logPossible && source.capture !== 'poll' && source.kind !== 'sqlite') ok = false;
   }
   return ok ? 0 : 1;
 }

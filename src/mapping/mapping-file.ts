@@ -136,6 +136,9 @@ export function parseMapping(file: string, content: Uint8Array | string): Mappin
       toFieldSpec(name, spec, source.locate(['fields', name], 'key').line),
     ),
     unmapped: input.unmapped,
+    ...(input.poll !== undefined && {
+      poll: { changedColumn: input.poll.changedColumn, ...(input.poll.sweep !== undefined && { sweepMs: input.poll.sweep }) },
+    }),
     hash: createHash('sha256').update(bytes).digest('hex').slice(0, 12),
   };
   return { mapping, errors: [] };

@@ -4,6 +4,7 @@
  * this schema's twin for editors; a unit test keeps their key lists equal.
  */
 import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from '../config/duration.ts';
 import { describeValue, type KeyPath } from '../util/yaml-source.ts';
 import type { FieldType, UnmappedPolicy } from './types.ts';
 
@@ -61,6 +62,22 @@ export const fieldSpecSchema = z.strictObject({
 
 export type FieldSpecInput = z.output<typeof fieldSpecSchema>;
 
+/** `poll: { changedColumn: UPDATED_AT, sweep: 10m }`: the hint column for polling, and how often a full checksum sweep still runs. */
+export const pollHintSchema = z.strictObject({
+  changedColumn: z.string().min(1),
+  sweep: z
+    .string()
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < 1) {
+        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(text)} (expected ${DURATION_HINT})` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional(),
+});
+
 const fieldName = z
   .string()
   .regex(FIELD_NAME_PATTERN, 'a field name must match [A-Za-z_][A-Za-z0-9_]*')
@@ -85,6 +102,7 @@ export const mappingFileSchema = z.strictObject({
     .record(fieldName, fieldSpecSchema)
     .refine((fields) => Object.keys(fields).length > 0, 'a mapping needs at least one field'),
   unmapped: z.enum(UNMAPPED_POLICIES).default('ignore'),
+  poll: pollHintSchema.optional(),
 });
 
 export type MappingFileInput = z.output<typeof mappingFileSchema>;
@@ -98,5 +116,6 @@ const TEXT_KEYS = new Set(['from', 'nullIf', 'true', 'false']);
 export function isLegacyTextPath(path: KeyPath): boolean {
   const [top, , option] = path;
   if (top === 'table' || top === 'entity' || top === 'key') return true;
+  if (top === 'poll') return path[1] === 'changedColumn';
   return top === 'fields' && typeof option === 'string' && TEXT_KEYS.has(option);
 }

@@ -99,6 +99,8 @@ export interface Mapping {
   key?: string[];
   fields: FieldSpec[];
   unmapped: UnmappedPolicy;
+  /** Polling hint (`poll:` in the mapping file): a column that moves on every update, and the full-sweep cadence. */
+  poll?: { changedColumn: string; sweepMs?: number };
   /** Short hash (12 hex chars of sha256) of the file's bytes. */
   hash: string;
 }

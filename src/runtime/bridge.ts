@@ -13,7 +13,7 @@ import { runPipeline, type PipelineCounters } from '../pipeline/pipeline.ts';
 import { tableRoute, type TableRoute } from '../pipeline/translate.ts';
 import type { OffsetStore } from '../ports.ts';
 import { JetStreamPublisher, ensureStream } from '../publisher/index.ts';
-import { CAPTURE_KINDS, createCaptureSource } from './sources.ts';
+import { CAPTURE_KINDS, chooseCaptureMethod, createCaptureSource } from './sources.ts';
 
 export interface LoadedSource {
   config: SourceConfig;
@@ -54,9 +54,6 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
         `${config.file}: source ${source.name}: kind ${source.kind} has no capture module in this build (${[...CAPTURE_KINDS].join(', ')})`,
       );
     }
-    if (source.capture === 'poll') {
-      throw new HmsSyncError('CONFIG', `${config.file}: source ${source.name}: capture "poll" is not built yet in this version; use log or auto`);
-    }
   }
   const nc = await connectNats({
     servers: config.nats.servers,
@@ -86,7 +83,6 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
     const sourceLog = log.child({ source: source.name });
     const sourceCounters: PipelineCounters = { envelopes: 0, deadLetters: 0, batches: 0, committed: 0 };
     counters.set(source.name, sourceCounters);
-    sourceLog.info({ capture: 'log', requested: source.capture }, `source ${source.name}: capture method log (${source.kind})`);
     await runJob(
       {
         name: source.name,
@@ -120,6 +116,8 @@ async function runAttempt(
   markOnline: () => void,
 ): Promise<void> {
   const routes = new Map<string, TableRoute>();
+  const choice = await chooseCaptureMethod(source, mappings, offsets);
+  log.info({ capture: choice.method, requested: source.capture }, `source ${source.name}: capture method ${choice.method} (${choice.reason})`);
   const capture = createCaptureSource({
     source,
     mappings,
@@ -129,7 +127,7 @@ async function runAttempt(
       for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
       markOnline();
     },
-  });
+  }, choice.method);
   const publisher = new JetStreamPublisher(nc, {
     maxInflight: config.nats.maxInflight,
     ackTimeoutMs: 5_000,

@@ -39,7 +39,7 @@ describe('connection errors (MariaDB)', () => {
   });
 
   const files = (ws: ReturnType<typeof workspace>, url: string, id: string) =>
-    writeBridgeFiles(ws, { natsUrl: inject('natsUrl'), id: uniqueName(id), source: { name: 'src', kind: 'mysql', url }, mappings: { 'ITEMS.yaml': MAPPING } });
+    writeBridgeFiles(ws, { natsUrl: inject('natsUrl'), id: uniqueName(id), source: { name: 'src', kind: 'mysql', url, extra: 'capture: log' }, mappings: { 'ITEMS.yaml': MAPPING } });
 
   it('an unreachable server: names it and retries soon, again and again', async () => {
     using ws = workspace();
@@ -83,7 +83,7 @@ describe('connection errors (MariaDB)', () => {
     }
     const doctor = await runCli(['doctor', '-c', setup.configPath]);
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout).toMatch(/capture method none available/);
+    expect(doctor.stdout).toMatch(/capture method log \(row binlog\): capture: log in the config, but: .*lacks REPLICATION SLAVE/);
     expect(doctor.stdout).toMatch(new RegExp(`FAIL ${noSlave}@% lacks REPLICATION SLAVE`));
     expect(doctor.stdout).toContain(`GRANT REPLICATION SLAVE ON *.* TO '${noSlave}'@'%';`);
 

@@ -71,7 +71,8 @@ describe.concurrent('read-only-credentials', () => {
       const setup = writeBridgeFiles(ws, {
         natsUrl: inject('natsUrl'),
         id: uniqueName('ro'),
-        source: { name: 'legacy', url: role.url },
+        // capture: log, so a missing privilege is retried and reported (auto would poll).
+        source: { name: 'legacy', url: role.url, extra: 'capture: log' },
         mappings: { 'DOCS.yaml': MAPPING },
       });
       await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
@@ -126,7 +127,8 @@ describe.concurrent('read-only-credentials', () => {
       const setup = writeBridgeFiles(ws, {
         natsUrl: inject('natsUrl'),
         id: uniqueName('revoke'),
-        source: { name: 'legacy', url: role.url },
+        // capture: log, so a missing privilege is retried and reported (auto would poll).
+        source: { name: 'legacy', url: role.url, extra: 'capture: log' },
         mappings: { 'DOCS.yaml': MAPPING },
       });
       await db.query(`CREATE PUBLICATION "${setup.publication}" FOR TABLE "public"."docs"`);

@@ -10,71 +10,13 @@ import { HmsSyncError, errorMessage } from '../../../src/errors.ts';
 import type { Mapping, SourceColumnKind, SourceValue } from '../../../src/mapping/types.ts';
 import type { ConnectOptions, PollConnection, PollDialect, TableCatalog } from '../dialect.ts';
 import { mysqlSql } from '../sql/mysql.ts';
+import { kindForDataType } from '../../mysql/catalog.ts';
+import { describeServer as describeMysql } from '../../mysql/connection.ts';
 import type { BoundValue, KeyOrdering, PollColumn, PolledRow, PollTable, RangeChecksum, Statement } from '../types.ts';
 
 export function mysqlDialect(url: string): PollDialect {
   const where = describeMysql(url);
   return { kind: 'mysql', sql: mysqlSql, where, connect: (options) => MysqlPollConnection.open(url, where, options) };
-}
-
-export function describeMysql(url: string): string {
-  try {
-    const u = new URL(url);
-    return `mysql ${u.hostname}:${u.port || '3306'}${u.pathname}`;
-  } catch {
-    return 'mysql (unparseable url)';
-  }
-}
-
-/** information_schema DATA_TYPE -> column kind (the same families as the binlog capture). */
-export function mysqlKind(dataType: string, charset: string | null): SourceColumnKind {
-  switch (dataType.toLowerCase()) {
-    case 'tinyint':
-    case 'smallint':
-    case 'mediumint':
-    case 'int':
-    case 'integer':
-    case 'bigint':
-    case 'year':
-    case 'bit':
-      return 'integer';
-    case 'decimal':
-    case 'numeric':
-      return 'decimal';
-    case 'float':
-    case 'double':
-    case 'real':
-      return 'float';
-    case 'date':
-      return 'date';
-    case 'time':
-      return 'time';
-    case 'datetime':
-      return 'timestamp';
-    case 'timestamp':
-      return 'timestamptz';
-    case 'json':
-      return 'json';
-    case 'enum':
-    case 'set':
-      return 'text';
-    case 'char':
-    case 'varchar':
-    case 'tinytext':
-    case 'text':
-    case 'mediumtext':
-    case 'longtext':
-      return charset === null || charset === 'binary' ? 'bytes' : 'text';
-    case 'binary':
-    case 'varbinary':
-    case 'tinyblob':
-    case 'blob':
-    case 'mediumblob':
-    case 'longblob':
-      return 'bytes';
-    default:
-      return 'other';
-  }
 }
 
 function orderingOf(kind: SourceColumnKind, collation: string | null): KeyOrdering | undefined {
@@ -176,7 +118,7 @@ class MysqlPollConnection implements PollConnection {
       if (!mappings.some((m) => m.table === table)) continue;
       let entry = out.get(table);
       if (!entry) out.set(table, (entry = { columns: [], primaryKey: [] }));
-      const kind = mysqlKind(row.DATA_TYPE, row.CHARACTER_SET_NAME);
+      const kind = kindForDataType(row.DATA_TYPE, row.CHARACTER_SET_NAME);
       const ordering = orderingOf(kind, row.COLLATION_NAME);
       entry.columns.push({ name: row.COLUMN_NAME, kind, nativeType: row.COLUMN_TYPE, ...(ordering ? { ordering } : {}) });
     }

@@ -4,7 +4,8 @@
  * only after every envelope up to it was acknowledged by JetStream.
  */
 import type { CaptureMethod, Op } from './envelope/envelope.ts';
-import type { SourceColumn, SourceRow } from './mapping/types.ts';
+import type { Logger } from './log.ts';
+import type { Mapping, SourceColumn, SourceRow } from './mapping/types.ts';
 
 export interface RawChange {
   op: Op;
@@ -69,4 +70,29 @@ export interface OffsetStore {
   get<T>(key: string): Promise<T | undefined>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
+}
+
+/** What every log-capture source is given, beside its own connection settings. */
+export interface LogSourceOptions {
+  name: string;
+  url: string;
+  snapshot: 'initial' | 'never';
+  chunkSize: number;
+  mappings: Mapping[];
+  offsets: OffsetStore;
+  log: Logger;
+  /** Called once per attempt when setup succeeded, with each table's key columns. */
+  onReady?: (keyColumns: Map<string, string[]>) => void;
+}
+
+/**
+ * Snapshot progress as a log-capture source keeps it in the offsets bucket: the point the
+ * snapshot is consistent with (its rows carry it), and per table whether it is done or the
+ * last key read (where a restarted snapshot continues).
+ */
+export interface SnapshotProgress<Point, Key> {
+  status: 'running' | 'done';
+  startedAt: string;
+  tables: Record<string, { done: boolean; lastKey?: Key[] }>;
+  point: Point;
 }

@@ -3,7 +3,7 @@ import type mysql from 'mysql2/promise';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
-import type { CaptureSource, ChangeBatch, OffsetStore } from '../../src/ports.ts';
+import type { CaptureSource, ChangeBatch, LogSourceOptions, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
 import { BinlogStream, type StreamTable } from './binlog-stream.ts';
 import { loadTables, readCollations, resolveKeyColumns, type MysqlTable } from './catalog.ts';
 import { classifyMysqlError, connectMysql, describeServer, queryRows, quoteTable } from './connection.ts';
@@ -11,25 +11,10 @@ import { comparePoints, describePoint, snapshotPosition, type BinlogPoint } from
 import { POLLING_NOT_BUILT, binlogProblems, readGrants, readServerSettings, replicationGrants, type ServerSettings } from './settings.ts';
 import { beginSnapshot, currentBinlogPoint, gtidAt, snapshotTable, type Flavor, type StoredKeyValue } from './snapshot.ts';
 
-export interface MysqlSourceOptions {
-  name: string;
-  url: string;
-  snapshot: 'initial' | 'never';
-  chunkSize: number;
-  mappings: Mapping[];
-  offsets: OffsetStore;
-  log: Logger;
-  /** Called once per attempt when setup succeeded, with each table's key columns. */
-  onReady?: (keyColumns: Map<string, string[]>) => void;
-}
+export type MysqlSourceOptions = LogSourceOptions;
 
-export interface SnapshotProgress {
-  status: 'running' | 'done';
-  /** The binlog point the snapshot is consistent with: its rows carry it, the stream starts there. */
-  point: BinlogPoint;
-  startedAt: string;
-  tables: Record<string, { done: boolean; lastKey?: StoredKeyValue[] }>;
-}
+/** `point` is the binlog point the snapshot is consistent with: its rows carry it, the stream starts there. */
+export type SnapshotProgress = GenericSnapshotProgress<BinlogPoint, StoredKeyValue>;
 
 /** What the offsets bucket holds for a MySQL source (key `mysql.<source name>`). */
 export interface MysqlState {

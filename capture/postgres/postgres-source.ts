@@ -1,9 +1,7 @@
 import type pg from 'pg';
 import { HmsSyncError } from '../../src/errors.ts';
 import { compareLsn, pgPosition } from '../../src/envelope/envelope.ts';
-import type { Logger } from '../../src/log.ts';
-import type { Mapping } from '../../src/mapping/types.ts';
-import type { CaptureSource, ChangeBatch, OffsetStore } from '../../src/ports.ts';
+import type { CaptureSource, ChangeBatch, LogSourceOptions, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
 import { loadTables, resolveKeyColumns, type PgTable } from './catalog.ts';
 import { connectClient, describeServer, quoteLiteral, quoteTable } from './connection.ts';
 import { diagnosePostgres } from './doctor.ts';
@@ -11,26 +9,13 @@ import { checkSlot, createSlotWithSnapshot, ensurePublication, readSlot, type Cr
 import { snapshotTable } from './snapshot.ts';
 import { WalStream, type StreamTable } from './wal-stream.ts';
 
-export interface PostgresSourceOptions {
-  name: string;
-  url: string;
+export interface PostgresSourceOptions extends LogSourceOptions {
   slot: string;
   publication: string;
-  snapshot: 'initial' | 'never';
-  chunkSize: number;
-  mappings: Mapping[];
-  offsets: OffsetStore;
-  log: Logger;
-  /** Called once per attempt when setup succeeded, with each table's key columns. */
-  onReady?: (keyColumns: Map<string, string[]>) => void;
 }
 
-export interface SnapshotProgress {
-  status: 'running' | 'done';
-  consistentPoint: string;
-  startedAt: string;
-  tables: Record<string, { done: boolean; lastKey?: string[] }>;
-}
+/** `point` is the slot's consistent point (an LSN). */
+export type SnapshotProgress = GenericSnapshotProgress<string, string>;
 
 export interface PostgresState {
   slot: string;
@@ -111,7 +96,7 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
       options.log.info({ slot: options.slot, consistentPoint: this.created.consistentPoint }, `created replication slot ${options.slot}`);
       progress = {
         status: options.snapshot === 'never' ? 'done' : 'running',
-        consistentPoint: this.created.consistentPoint,
+        point: this.created.consistentPoint,
         startedAt: new Date().toISOString(),
         tables: {},
       };
@@ -128,12 +113,12 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
       // last change, and rows already sent carry the same ids as before.
       progress = this.state?.snapshot ?? {
         status: options.snapshot === 'never' ? 'done' : 'running',
-        consistentPoint: slot.confirmed_flush_lsn ?? '0/0',
+        point: slot.confirmed_flush_lsn ?? '0/0',
         startedAt: new Date().toISOString(),
         tables: {},
       };
       if (progress.status === 'running') {
-        options.log.info({ consistentPoint: progress.consistentPoint }, 'resuming snapshot');
+        options.log.info({ point: progress.point }, 'resuming snapshot');
         snapshotClient = await this.connect();
         await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       }
@@ -177,7 +162,7 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
     progress: SnapshotProgress,
     signal: AbortSignal,
   ): AsyncGenerator<ChangeBatch<PgCheckpoint>> {
-    const position = pgPosition(progress.consistentPoint, 0);
+    const position = pgPosition(progress.point, 0);
     const names = [...tables.keys()].sort();
     for (const name of names) {
       const { table, keyColumns } = tables.get(name)!;

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { HmsSyncError } from '../../src/errors.ts';
-import type { Logger } from '../../src/log.ts';
-import type { Mapping } from '../../src/mapping/types.ts';
 import type { CaptureSource, ChangeBatch, LogSourceOptions, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
 import { BinlogStream, type StreamTable } from './binlog-stream.ts';
 import { loadTables, readCollations, resolveKeyColumns, type MysqlTable } from './catalog.ts';

@@ -8,6 +8,7 @@ import { classifyMysqlError, connectMysql, describeServer, queryRows, quoteTable
 import { comparePoints, describePoint, snapshotPosition, type BinlogPoint } from './position.ts';
 import { POLLING_NOT_BUILT, binlogProblems, readGrants, readServerSettings, replicationGrants, type ServerSettings } from './settings.ts';
 import { beginSnapshot, currentBinlogPoint, gtidAt, snapshotTable, type Flavor, type StoredKeyValue } from './snapshot.ts';
+import { snapshotWithProgress } from '../snapshot-progress.ts';
 
 export type MysqlSourceOptions = LogSourceOptions;
 
@@ -176,37 +177,31 @@ export class MysqlSource implements CaptureSource<MysqlCheckpoint> {
     }
   }
 
-  private async *snapshot(
+  private snapshot(
     connection: mysql.Connection,
     tables: Map<string, StreamTable>,
     progress: SnapshotProgress,
     signal: AbortSignal,
   ): AsyncGenerator<ChangeBatch<MysqlCheckpoint>> {
     const position = snapshotPosition(progress.point);
-    for (const name of [...tables.keys()].sort()) {
-      const { table, keyColumns } = tables.get(name)!;
-      const done = progress.tables[name];
-      if (done?.done) continue;
-      let rows = 0;
-      for await (const chunk of snapshotTable(connection, table, keyColumns, {
-        position,
-        commitTs: progress.startedAt,
-        chunkSize: this.options.chunkSize,
-        ...(done?.lastKey ? { afterKey: done.lastKey } : {}),
-        signal,
-        where: this.where,
-      })) {
-        rows += chunk.changes.length;
-        progress = {
-          ...progress,
-          tables: { ...progress.tables, [name]: chunk.done ? { done: true } : { done: false, lastKey: chunk.lastKey } },
-        };
-        yield { changes: chunk.changes, checkpoint: { kind: 'snapshot', progress } };
-        if (signal.aborted) return;
-      }
-      this.options.log.info({ table: name, rows }, `snapshot of ${name} read`);
-    }
-    yield { changes: [], checkpoint: { kind: 'snapshot', progress: { ...progress, status: 'done' } } };
+    return snapshotWithProgress({
+      tables: tables.keys(),
+      progress,
+      readTable: (name, afterKey) => {
+        const { table, keyColumns } = tables.get(name)!;
+        return snapshotTable(connection, table, keyColumns, {
+          position,
+          commitTs: progress.startedAt,
+          chunkSize: this.options.chunkSize,
+          ...(afterKey ? { afterKey } : {}),
+          signal,
+          where: this.where,
+        });
+      },
+      checkpoint: (p): MysqlCheckpoint => ({ kind: 'snapshot', progress: p }),
+      log: this.options.log,
+      signal,
+    });
   }
 
   async commit(checkpoint: MysqlCheckpoint): Promise<void> {

@@ -8,18 +8,14 @@ import type { MysqlColumn, MysqlTable } from './catalog.ts';
 import { classifyMysqlError, quoteIdent, quoteTable, queryRows } from './connection.ts';
 import type { BinlogPoint } from './position.ts';
 import { bitText, doubleText, floatText } from './values.ts';
+import type { SnapshotChunk as GenericSnapshotChunk } from '../snapshot-progress.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
 
 /** A key value as stored in the offsets bucket: text, or bytes as hex. */
 export type StoredKeyValue = string | { hex: string } | null;
 
-export interface SnapshotChunk {
-  changes: RawChange[];
-  /** The last row's key values: where the next chunk starts. */
-  lastKey: StoredKeyValue[];
-  done: boolean;
-}
+export type SnapshotChunk = GenericSnapshotChunk<StoredKeyValue>;
 
 /** The binlog's current end: SHOW MASTER STATUS (SHOW BINARY LOG STATUS from MySQL 8.2). */
 export async function currentBinlogPoint(connection: mysql.Connection, flavor: Flavor): Promise<BinlogPoint> {

@@ -7,6 +7,7 @@ import { connectClient, describeServer, quoteLiteral, quoteTable } from './conne
 import { diagnosePostgres } from './doctor.ts';
 import { checkSlot, createSlotWithSnapshot, ensurePublication, readSlot, type CreatedSlot } from './setup.ts';
 import { snapshotTable } from './snapshot.ts';
+import { snapshotWithProgress } from '../snapshot-progress.ts';
 import { WalStream, type StreamTable } from './wal-stream.ts';
 
 export interface PostgresSourceOptions extends LogSourceOptions {
@@ -156,37 +157,30 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
     }
   }
 
-  private async *snapshot(
+  private snapshot(
     client: pg.Client,
     tables: Map<string, StreamTable>,
     progress: SnapshotProgress,
     signal: AbortSignal,
   ): AsyncGenerator<ChangeBatch<PgCheckpoint>> {
     const position = pgPosition(progress.point, 0);
-    const names = [...tables.keys()].sort();
-    for (const name of names) {
-      const { table, keyColumns } = tables.get(name)!;
-      const done = progress.tables[name];
-      if (done?.done) continue;
-      let rows = 0;
-      for await (const chunk of snapshotTable(client, table, keyColumns, {
-        position,
-        commitTs: progress.startedAt,
-        chunkSize: this.options.chunkSize,
-        ...(done?.lastKey ? { afterKey: done.lastKey } : {}),
-        signal,
-      })) {
-        rows += chunk.changes.length;
-        progress = {
-          ...progress,
-          tables: { ...progress.tables, [name]: chunk.done ? { done: true } : { done: false, lastKey: chunk.lastKey } },
-        };
-        yield { changes: chunk.changes, checkpoint: { kind: 'snapshot', progress } };
-        if (signal.aborted) return;
-      }
-      this.options.log.info({ table: name, rows }, `snapshot of ${name} read`);
-    }
-    yield { changes: [], checkpoint: { kind: 'snapshot', progress: { ...progress, status: 'done' } } };
+    return snapshotWithProgress({
+      tables: tables.keys(),
+      progress,
+      readTable: (name, afterKey) => {
+        const { table, keyColumns } = tables.get(name)!;
+        return snapshotTable(client, table, keyColumns, {
+          position,
+          commitTs: progress.startedAt,
+          chunkSize: this.options.chunkSize,
+          ...(afterKey ? { afterKey } : {}),
+          signal,
+        });
+      },
+      checkpoint: (p): PgCheckpoint => ({ kind: 'snapshot', progress: p }),
+      log: this.options.log,
+      signal,
+    });
   }
 
   async commit(checkpoint: PgCheckpoint): Promise<void> {

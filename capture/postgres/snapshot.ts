@@ -4,13 +4,9 @@ import type { RawChange } from '../../src/ports.ts';
 import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
 import { quoteIdent, quoteTable } from './connection.ts';
 import type { PgTable } from './catalog.ts';
+import type { SnapshotChunk as GenericSnapshotChunk } from '../snapshot-progress.ts';
 
-export interface SnapshotChunk {
-  changes: RawChange[];
-  /** The last row's key values in the server's text form: where the next chunk starts. */
-  lastKey: string[];
-  done: boolean;
-}
+export type SnapshotChunk = GenericSnapshotChunk<string>;
 
 /**
  * Reads one table in key order, a chunk at a time (keyset pagination: each chunk is one

@@ -67,8 +67,11 @@ export async function waitForStream(
       { what, timeoutMs, intervalMs: 200 },
     );
   } catch (error) {
-    const seen = last.map((m) => `${m.seq} ${m.subject} ${m.body?.op ?? ''}`).join('\n');
-    throw new Error(`${(error as Error).message}\nstream held:\n${seen}`, { cause: error });
+    const seen = last
+      .slice(-40)
+      .map((m) => `${m.seq} ${m.subject} ${m.body?.op ?? ''} ${m.body?.source?.position ?? ''} ${m.body?.error ?? ''}`)
+      .join('\n');
+    throw new Error(`${(error as Error).message}\nstream held (last 40 of ${last.length}):\n${seen}`, { cause: error });
   }
 }
 

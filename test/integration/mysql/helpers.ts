@@ -2,11 +2,10 @@
 // and metadata) with a legacy database and a replication-only account, a session for
 // transactions, and reading what the bridge published.
 import { randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import mysql from 'mysql2/promise';
 import { startMariadb, type MariadbServer } from '../../support/servers.ts';
-import { withNats, type StoredMessage } from '../../support/stream.ts';
-import { waitFor } from '../../support/wait.ts';
+import { waitForStream as sharedWaitForStream } from '../../support/pg-helpers.ts';
+import type { StoredMessage } from '../../support/stream.ts';
 
 export interface LegacyMariadb extends AsyncDisposable {
   server: MariadbServer;
@@ -87,76 +86,19 @@ export async function mysqlSession(url: string): Promise<MysqlSession> {
   };
 }
 
-/** Every message of the stream in order, up to its last sequence at the time of the call. */
-export async function readWholeStream(url: string, stream: string): Promise<StoredMessage[]> {
-  return withNats(url, async (nc) => {
-    const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(stream).catch(() => undefined);
-    if (!info || info.state.messages === 0) return [];
-    const lastSeq = info.state.last_seq;
-    const name = `reader_${randomBytes(6).toString('hex')}`;
-    await jsm.consumers.add(stream, { name, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: 60_000_000_000 });
-    try {
-      const consumer = await jetstream(nc).consumers.get(stream, name);
-      const out: StoredMessage[] = [];
-      const decoder = new TextDecoder();
-      let seen = 0;
-      while (seen < lastSeq) {
-        const batch = await consumer.fetch({ max_messages: Math.min(lastSeq - seen, 5000), expires: 5000 });
-        let got = 0;
-        for await (const m of batch) {
-          got += 1;
-          seen = m.seq;
-          out.push({
-            seq: m.seq,
-            subject: m.subject,
-            msgId: m.headers?.get('Nats-Msg-Id'),
-            op: m.headers?.get('Hms-Op'),
-            body: JSON.parse(decoder.decode(m.data)),
-          });
-          if (seen >= lastSeq) break;
-        }
-        if (got === 0) break;
-      }
-      return out;
-    } finally {
-      await jsm.consumers.delete(stream, name).catch(() => undefined);
-    }
-  });
-}
+export { readStream as readWholeStream } from '../../support/stream.ts';
+export { streamCount } from '../../support/pg-load.ts';
+export { under } from '../../support/pg-helpers.ts';
 
-export async function streamCount(natsUrl: string, stream: string): Promise<number> {
-  return withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined))?.state.messages ?? 0);
-}
-
-/** Polls the stream until `ready(messages)` holds; the timeout error lists what it held. */
-export async function waitForStream(
+/** The shared stream wait, with the 30 s default these tests were written with. */
+export function waitForStream(
   natsUrl: string,
   stream: string,
   ready: (messages: StoredMessage[]) => boolean,
   what: string,
   timeoutMs = 30_000,
 ): Promise<StoredMessage[]> {
-  let last: StoredMessage[] = [];
-  try {
-    return await waitFor(
-      async () => {
-        last = await readWholeStream(natsUrl, stream);
-        return ready(last) ? last : false;
-      },
-      { what, timeoutMs, intervalMs: 250 },
-    );
-  } catch (error) {
-    const seen = last
-      .slice(-40)
-      .map((m) => `${m.seq} ${m.subject} ${m.body?.op ?? ''} ${m.body?.source?.position ?? ''} ${m.body?.error ?? ''}`)
-      .join('\n');
-    throw new Error(`${(error as Error).message}\nstream held (last 40 of ${last.length}):\n${seen}`, { cause: error });
-  }
-}
-
-export function under(messages: StoredMessage[], prefix: string): StoredMessage[] {
-  return messages.filter((m) => m.subject.startsWith(prefix));
+  return sharedWaitForStream(natsUrl, stream, ready, what, timeoutMs);
 }
 
 /** MySQL positions: file sequence, transaction offset, index (see capture/mysql/position.ts). */

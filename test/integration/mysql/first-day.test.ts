@@ -4,54 +4,14 @@
 // transactions; the bridge SIGKILLed while it publishes small transactions and again while it
 // publishes a large one; an impossible date in one row. It ends with the stream's latest
 // envelope per key equal to the table, mapped, with no duplicate and no missing change.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { startBridgeProcess, workspace, writeBridgeFiles, type BridgeProcess } from '../../support/bridge.ts';
 import { uniqueName } from '../../support/context.ts';
 import { liveRows, streamProblems } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { legacyMariadb, mysqlSession, readWholeStream, streamCount } from './helpers.ts';
+import { expectedFirstDayRow, firstDayMapping, legacyCode, legacyDate, legacyNote, type FirstDayRow } from '../../support/first-day.ts';
 
-const MAPPING = `
-table: legacy.LEGACY_INSPECTIONS
-entity: inspection
-key: [BRG_ID]
-fields:
-  bridgeId: { from: BRG_ID, type: string, trim: true }
-  nextDate: { from: NEXT_INSP_DT, type: date, format: yyyyMMdd, nullIf: ["0"] }
-  status:   { from: CODE_STS, codes: { A: active, I: inactive, X: closed }, default: unknown }
-  amount:   { from: AMT, type: decimal }
-  notes:    { from: NOTES, type: string }
-  version:  { from: VERSION, type: integer }
-unmapped: error
-`;
-
-const CODES: Record<string, string> = { A: 'active', I: 'inactive', X: 'closed' };
-
-interface Row {
-  BRG_ID: string;
-  NEXT_INSP_DT: number | null;
-  CODE_STS: string | null;
-  AMT: string | null;
-  NOTES: string | null;
-  VERSION: number;
-}
-
-function expectedRow(row: Row) {
-  const d = row.NEXT_INSP_DT;
-  return {
-    bridgeId: row.BRG_ID.trim(),
-    nextDate: d === null || d === 0 ? null : `${String(d).slice(0, 4)}-${String(d).slice(4, 6)}-${String(d).slice(6, 8)}`,
-    status: row.CODE_STS === null ? null : (CODES[row.CODE_STS] ?? 'unknown'),
-    amount: row.AMT,
-    notes: row.NOTES,
-    version: row.VERSION,
-  };
-}
-
-const note = (i: number): string => (i % 7 === 0 ? randomBytes(6000).toString('base64') : `note ${i} — ünïcode ✓ 😀`);
-const date = (i: number): number => 20240101 + (i % 12) * 100 + (i % 28);
-const code = (i: number): string => 'AIXQ'[i % 4]!;
 
 describe('first day of a DBA (MariaDB)', () => {
   it('ends with the stream equal to the table after kills, small and large transactions and a bad row', async () => {
@@ -66,7 +26,7 @@ describe('first day of a DBA (MariaDB)', () => {
       natsUrl,
       id: uniqueName('my_firstday'),
       source: { name: 'fhwa', kind: 'mysql', url: db.readerUrl },
-      mappings: { 'LEGACY_INSPECTIONS.yaml': MAPPING },
+      mappings: { 'LEGACY_INSPECTIONS.yaml': firstDayMapping('legacy') },
     });
     const entity = `${setup.prefix}.fhwa.inspection.`;
     let bridge: BridgeProcess = startBridgeProcess(['run', '-c', setup.configPath]);
@@ -98,9 +58,9 @@ describe('first day of a DBA (MariaDB)', () => {
             await session.query('BEGIN');
             for (let k = 0; k < 7; k++) {
               const i = nextId++;
-              await session.query(`INSERT INTO LEGACY_INSPECTIONS VALUES (?, ?, ?, ?, ?, 1)`, [`B-${i}`, date(i), code(i), (i * 3.1).toFixed(2), note(i)]);
+              await session.query(`INSERT INTO LEGACY_INSPECTIONS VALUES (?, ?, ?, ?, ?, 1)`, [`B-${i}`, legacyDate(i), legacyCode(i), (i * 3.1).toFixed(2), legacyNote(i, ' 😀')]);
             }
-            await session.query(`UPDATE LEGACY_INSPECTIONS SET VERSION = VERSION + 1, AMT = AMT + 1, CODE_STS = ? WHERE BRG_ID IN (?)`, [code(round + t), await randomIds(2)]);
+            await session.query(`UPDATE LEGACY_INSPECTIONS SET VERSION = VERSION + 1, AMT = AMT + 1, CODE_STS = ? WHERE BRG_ID IN (?)`, [legacyCode(round + t), await randomIds(2)]);
             await session.query(`DELETE FROM LEGACY_INSPECTIONS WHERE BRG_ID IN (?)`, [await randomIds(1)]);
             await session.query('COMMIT');
             changes += 10;
@@ -136,9 +96,9 @@ describe('first day of a DBA (MariaDB)', () => {
       expect(changes).toBeGreaterThan(3000);
       expect(kills).toHaveLength(2);
 
-      const table = await db.query<Row[]>(`SELECT * FROM LEGACY_INSPECTIONS ORDER BY BRG_ID`);
+      const table = await db.query<FirstDayRow[]>(`SELECT * FROM LEGACY_INSPECTIONS ORDER BY BRG_ID`);
       const expected = new Map<string, unknown>();
-      for (const row of table) if (row.BRG_ID !== 'B-BAD') expected.set(entity + row.BRG_ID.trim(), expectedRow(row));
+      for (const row of table) if (row.BRG_ID !== 'B-BAD') expected.set(entity + row.BRG_ID.trim(), expectedFirstDayRow(row));
 
       let difference = '';
       const messages = await waitFor(

@@ -14,48 +14,9 @@ import { freshDatabase, uniqueName } from '../../support/context.ts';
 import { liveRows, readStream, streamProblems, type StoredMessage } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { legacyMariadb, mysqlSession } from '../mysql/helpers.ts';
-
-const mapping = (schema: string): string => `
-table: ${schema}.LEGACY_INSPECTIONS
-entity: inspection
-key: [BRG_ID]
-fields:
-  bridgeId: { from: BRG_ID, type: string, trim: true }
-  nextDate: { from: NEXT_INSP_DT, type: date, format: yyyyMMdd, nullIf: ["0"] }
-  status:   { from: CODE_STS, codes: { A: active, I: inactive, X: closed }, default: unknown }
-  amount:   { from: AMT, type: decimal }
-  notes:    { from: NOTES, type: string }
-  version:  { from: VERSION, type: integer }
-unmapped: error
-`;
+import { expectedFirstDayRow, firstDayMapping, legacyCode, legacyDate, legacyNote, type FirstDayRow } from '../../support/first-day.ts';
 
 const POLL = 'capture: auto\npoll: { interval: 250ms, debounce: 0ms }';
-const CODES: Record<string, string> = { A: 'active', I: 'inactive', X: 'closed' };
-
-interface Row {
-  BRG_ID: string;
-  NEXT_INSP_DT: number | null;
-  CODE_STS: string | null;
-  AMT: string | null;
-  NOTES: string | null;
-  VERSION: number;
-}
-
-function expectedRow(row: Row) {
-  const d = row.NEXT_INSP_DT;
-  return {
-    bridgeId: row.BRG_ID.trim(),
-    nextDate: d === null || d === 0 ? null : `${String(d).slice(0, 4)}-${String(d).slice(4, 6)}-${String(d).slice(6, 8)}`,
-    status: row.CODE_STS === null ? null : (CODES[row.CODE_STS] ?? 'unknown'),
-    amount: row.AMT,
-    notes: row.NOTES,
-    version: row.VERSION,
-  };
-}
-
-const note = (i: number): string => (i % 7 === 0 ? randomBytes(6000).toString('base64') : `note ${i} — ünïcode ✓`);
-const date = (i: number): number => 20240101 + (i % 12) * 100 + (i % 28);
-const code = (i: number): string => 'AIXQ'[i % 4]!;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What the scenario needs from a database: a session for transactions and a way to read the table. */
@@ -69,7 +30,7 @@ interface Legacy {
   /** Bumps VERSION and appends to NOTES of every row but B-BAD. */
   updateAll(): Promise<number>;
   insertBad(): Promise<void>;
-  table(): Promise<Row[]>;
+  table(): Promise<FirstDayRow[]>;
 }
 
 async function firstDay(options: { url: string; kind: 'postgres' | 'mysql'; schema: string; legacy: Legacy; idPrefix: string }): Promise<void> {
@@ -80,7 +41,7 @@ async function firstDay(options: { url: string; kind: 'postgres' | 'mysql'; sche
     natsUrl,
     id: uniqueName(options.idPrefix),
     source: { name: 'fhwa', kind: options.kind, url: options.url, extra: POLL },
-    mappings: { 'LEGACY_INSPECTIONS.yaml': mapping(options.schema) },
+    mappings: { 'LEGACY_INSPECTIONS.yaml': firstDayMapping(options.schema) },
   });
   const entity = `${setup.prefix}.fhwa.inspection.`;
   const dlqSubject = `${setup.prefix}.fhwa.dlq.inspection`;
@@ -98,10 +59,10 @@ async function firstDay(options: { url: string; kind: 'postgres' | 'mysql'; sche
         await legacy.begin();
         for (let k = 0; k < 7; k++) {
           const i = nextId++;
-          await legacy.insert([`B-${i}`, date(i), code(i), (i * 3.1).toFixed(2), note(i)]);
+          await legacy.insert([`B-${i}`, legacyDate(i), legacyCode(i), (i * 3.1).toFixed(2), legacyNote(i)]);
         }
         changes += 7;
-        changes += await legacy.updateRandom(2, code(round + t));
+        changes += await legacy.updateRandom(2, legacyCode(round + t));
         changes += await legacy.deleteRandom(1);
         await legacy.commit();
         await sleep(30);
@@ -130,7 +91,7 @@ async function firstDay(options: { url: string; kind: 'postgres' | 'mysql'; sche
     expect(kills).toHaveLength(1);
 
     const expected = new Map<string, unknown>();
-    for (const row of await legacy.table()) if (row.BRG_ID.trim() !== 'B-BAD') expected.set(entity + row.BRG_ID.trim(), expectedRow(row));
+    for (const row of await legacy.table()) if (row.BRG_ID.trim() !== 'B-BAD') expected.set(entity + row.BRG_ID.trim(), expectedFirstDayRow(row));
 
     let difference = '';
     const messages: StoredMessage[] = await waitFor(
@@ -205,7 +166,7 @@ describe('first day of a DBA with a SELECT-only account (capture: auto)', () => 
           updateAll: async () =>
             (await client.query(`UPDATE "LEGACY_INSPECTIONS" SET "VERSION" = "VERSION" + 1, "NOTES" = "NOTES" || '.' WHERE "BRG_ID" <> 'B-BAD'`)).rowCount ?? 0,
           insertBad: async () => void (await client.query(`INSERT INTO "LEGACY_INSPECTIONS" VALUES ('B-BAD', 20240231, 'A', 1.00, 'impossible date', 1)`)),
-          table: async () => (await client.query<Row>(`SELECT * FROM "LEGACY_INSPECTIONS" ORDER BY "BRG_ID"`)).rows,
+          table: async () => (await client.query<FirstDayRow>(`SELECT * FROM "LEGACY_INSPECTIONS" ORDER BY "BRG_ID"`)).rows,
         },
       });
     } finally {
@@ -242,7 +203,7 @@ describe('first day of a DBA with a SELECT-only account (capture: auto)', () => 
         updateAll: async () =>
           (await session.query<{ affectedRows: number }>(`UPDATE LEGACY_INSPECTIONS SET VERSION = VERSION + 1, NOTES = CONCAT(NOTES, '.') WHERE BRG_ID <> 'B-BAD'`)).affectedRows,
         insertBad: async () => void (await session.query(`INSERT INTO LEGACY_INSPECTIONS VALUES ('B-BAD', 20240231, 'A', 1.00, 'impossible date', 1)`)),
-        table: async () => db.query<Row[]>(`SELECT * FROM LEGACY_INSPECTIONS ORDER BY BRG_ID`),
+        table: async () => db.query<FirstDayRow[]>(`SELECT * FROM LEGACY_INSPECTIONS ORDER BY BRG_ID`),
       },
     });
   }, 60_000);

@@ -3,7 +3,6 @@
 // starts; thousands of changes in small and large transactions; the bridge SIGKILLed twice
 // while it publishes; an impossible date in one row. It ends with the stream's latest
 // envelope per key equal to the table, mapped, with no duplicate and no missing change.
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { startBridgeProcess, workspace, writeBridgeFiles, type BridgeProcess } from '../../support/bridge.ts';
@@ -11,38 +10,8 @@ import { freshDatabase, uniqueName } from '../../support/context.ts';
 import { liveRows, readStream, streamProblems, withNats } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { expectedFirstDayRow, firstDayMapping, legacyCode, legacyDate, legacyNote } from '../../support/first-day.ts';
 
-const MAPPING = `
-table: public.LEGACY_INSPECTIONS
-entity: inspection
-key: [BRG_ID]
-fields:
-  bridgeId: { from: BRG_ID, type: string, trim: true }
-  nextDate: { from: NEXT_INSP_DT, type: date, format: yyyyMMdd, nullIf: ["0"] }
-  status:   { from: CODE_STS, codes: { A: active, I: inactive, X: closed }, default: unknown }
-  amount:   { from: AMT, type: decimal }
-  notes:    { from: NOTES, type: string }
-  version:  { from: VERSION, type: integer }
-unmapped: error
-`;
-
-const CODES: Record<string, string> = { A: 'active', I: 'inactive', X: 'closed' };
-
-function expectedRow(row: { BRG_ID: string; NEXT_INSP_DT: number | null; CODE_STS: string | null; AMT: string | null; NOTES: string | null; VERSION: number }) {
-  const d = row.NEXT_INSP_DT;
-  return {
-    bridgeId: row.BRG_ID.trim(),
-    nextDate: d === null || d === 0 ? null : `${String(d).slice(0, 4)}-${String(d).slice(4, 6)}-${String(d).slice(6, 8)}`,
-    status: row.CODE_STS === null ? null : (CODES[row.CODE_STS] ?? 'unknown'),
-    amount: row.AMT,
-    notes: row.NOTES,
-    version: row.VERSION,
-  };
-}
-
-const note = (i: number): string => (i % 7 === 0 ? randomBytes(6000).toString('base64') : `note ${i} — ünïcode ✓`);
-const date = (i: number): number => 20240101 + (i % 12) * 100 + (i % 28);
-const code = (i: number): string => 'AIXQ'[i % 4]!;
 
 describe('first day of a DBA', () => {
   it('ends with the stream equal to the table after kills, small and large transactions and a bad row', async () => {
@@ -68,7 +37,7 @@ describe('first day of a DBA', () => {
       natsUrl,
       id: uniqueName('firstday'),
       source: { name: 'fhwa', url: db.url },
-      mappings: { 'LEGACY_INSPECTIONS.yaml': MAPPING },
+      mappings: { 'LEGACY_INSPECTIONS.yaml': firstDayMapping('public') },
     });
     const entity = `${setup.prefix}.fhwa.inspection.`;
     let bridge: BridgeProcess = startBridgeProcess(['run', '-c', setup.configPath]);
@@ -86,12 +55,12 @@ describe('first day of a DBA', () => {
             await client.query('BEGIN');
             for (let k = 0; k < 7; k++) {
               const i = nextId++;
-              await client.query(`INSERT INTO "LEGACY_INSPECTIONS" VALUES ($1, $2, $3, $4, $5, 1)`, [`B-${i}`, date(i), code(i), (i * 3.1).toFixed(2), note(i)]);
+              await client.query(`INSERT INTO "LEGACY_INSPECTIONS" VALUES ($1, $2, $3, $4, $5, 1)`, [`B-${i}`, legacyDate(i), legacyCode(i), (i * 3.1).toFixed(2), legacyNote(i)]);
             }
             await client.query(
               `UPDATE "LEGACY_INSPECTIONS" SET "VERSION" = "VERSION" + 1, "AMT" = "AMT" + 1, "CODE_STS" = $1
                  WHERE "BRG_ID" IN (SELECT "BRG_ID" FROM "LEGACY_INSPECTIONS" WHERE "BRG_ID" <> 'B-BAD' ORDER BY random() LIMIT 2)`,
-              [code(round + t)],
+              [legacyCode(round + t)],
             );
             await client.query(`DELETE FROM "LEGACY_INSPECTIONS" WHERE "BRG_ID" = (SELECT "BRG_ID" FROM "LEGACY_INSPECTIONS" WHERE "BRG_ID" <> 'B-BAD' ORDER BY random() LIMIT 1)`);
             await client.query('COMMIT');
@@ -131,7 +100,7 @@ describe('first day of a DBA', () => {
       const expected = new Map<string, unknown>();
       for (const row of table.rows) {
         if (row.BRG_ID.trim() === 'B-BAD') continue;
-        expected.set(entity + row.BRG_ID.trim(), expectedRow(row));
+        expected.set(entity + row.BRG_ID.trim(), expectedFirstDayRow(row));
       }
 
       let difference = '';

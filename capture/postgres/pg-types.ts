@@ -55,8 +55,3 @@ export function byteaToBytes(text: string): Uint8Array {
   if (text.startsWith('\\x')) return Buffer.from(text.slice(2), 'hex');
   return Buffer.from(text, 'latin1');
 }
-
-/** Display name of a type for messages, from pg_type / format_type where we have it. */
-export function nativeTypeName(oid: number, name?: string | null): string {
-  return name ?? `oid ${oid}`;
-}

@@ -58,12 +58,4 @@ export class ToastCarry {
     for (const value of values.values()) this.bytes -= value.length;
     this.entries.delete(rowKey);
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get usedBytes(): number {
-    return this.bytes;
-  }
 }

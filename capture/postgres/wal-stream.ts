@@ -124,9 +124,6 @@ export class WalStream {
     await this.sendStatus();
   }
 
-  get confirmed(): string | undefined {
-    return this.confirmedLsn;
-  }
 
   async close(): Promise<void> {
     this.stopping = true;

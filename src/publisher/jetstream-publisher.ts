@@ -85,9 +85,6 @@ export class JetStreamPublisher implements Sink {
     return first.done ? this.seq : first.value - 1;
   }
 
-  get inflightCount(): number {
-    return this.inflight.size;
-  }
 
   /**
    * Hands the message to the connection. Returns undefined when that happened at once (the

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the tests and the demo need, when they are missing:
-#   postgresql-15, mariadb-server, nats-server (tests start them as plain processes on free
+#   postgresql-15, mariadb-server, nats-server, chromium (headless console tests; tests start them as plain processes on free
 #   127.0.0.1 ports, never as system services).
 # Idempotent: installs only what is missing, and runs apt-get update only then. Runs as root, or
 # through sudo otherwise. The packages' postinst scripts are kept from starting the system
 # services (policy-rc.d); if one starts anyway, the tests do not use it.
 set -euo pipefail
 
-PACKAGES=(postgresql-15 mariadb-server nats-server)
+PACKAGES=(postgresql-15 mariadb-server nats-server chromium)
 
 log() { printf 'install-deps: %s\n' "$*"; }
 

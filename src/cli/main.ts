@@ -6,6 +6,7 @@ import { ReconcileScheduler } from '../../reconcile/index.ts';
 import { createLogger } from '../log.ts';
 import { lintMappings } from '../mapping/index.ts';
 import { startBridge } from '../runtime/bridge.ts';
+import { sourceRoutes, startHttpServer, type HttpServerHandle } from '../http/index.ts';
 import { redactSecrets } from '../util/secrets.ts';
 import { scaffoldCommand } from './scaffold.ts';
 import { doctorCommand } from './doctor.ts';
@@ -156,12 +157,19 @@ async function runCommand(configFile: string): Promise<number> {
   } catch (error) {
     throw new HmsSyncError('CONFIG', `${config.file}: reconcile.schedule: ${errorMessage(error)}`);
   }
+  let http: HttpServerHandle | undefined;
   try {
     const handle = await startBridge(config, log, controller.signal);
+    if (config.http !== undefined) {
+      // Route modules of the HTTP API and console; each owns its paths (DESIGN.md "HTTP").
+      http = await startHttpServer(config.http, log, [sourceRoutes(handle)]);
+    }
     await handle.done;
+    await http?.close().catch(() => undefined);
     await handle.nc.drain().catch(() => undefined);
     for (const [source, c] of handle.counters) log.info({ source, ...c }, 'stopped');
   } finally {
+    await http?.close().catch(() => undefined);
     await scheduler.stop();
   }
   return 0;

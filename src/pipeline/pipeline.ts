@@ -8,6 +8,12 @@ export interface PipelineCounters {
   deadLetters: number;
   batches: number;
   committed: number;
+  /** Position of the last change whose checkpoint went back to the source (acknowledged). */
+  position?: string;
+  /** Its source commit time, where the source gives one. */
+  commitTs?: string | null;
+  /** When that checkpoint went back (ISO 8601). */
+  committedAt?: string;
 }
 
 export interface PipelineOptions {
@@ -26,7 +32,7 @@ export interface PipelineOptions {
  */
 export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, options: PipelineOptions, signal: AbortSignal): Promise<void> {
   const counters = options.counters ?? { envelopes: 0, deadLetters: 0, batches: 0, committed: 0 };
-  const pending: Array<{ seq: number; checkpoint: C }> = [];
+  const pending: Array<{ seq: number; checkpoint: C; position?: string; commitTs?: string | null }> = [];
   let wakeCommitter: (() => void) | undefined;
   let committerError: unknown;
   let producing = true;
@@ -47,6 +53,11 @@ export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, optio
       while (pending[0] && pending[0].seq <= sink.ackedThrough) ready = pending.shift()!;
       await source.commit(ready.checkpoint);
       counters.committed += 1;
+      if (ready.position !== undefined) {
+        counters.position = ready.position;
+        counters.commitTs = ready.commitTs ?? null;
+        counters.committedAt = new Date().toISOString();
+      }
     }
   })().catch((error: unknown) => {
     committerError = error;
@@ -71,7 +82,8 @@ export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, optio
       }
       counters.batches += 1;
       if (batch.checkpoint !== undefined) {
-        pending.push({ seq: sink.lastSequence, checkpoint: batch.checkpoint });
+        const last = batch.changes[batch.changes.length - 1];
+        pending.push({ seq: sink.lastSequence, checkpoint: batch.checkpoint, position: last?.position, commitTs: last?.commitTs });
         wakeCommitter?.();
       }
       if (signal.aborted) break;

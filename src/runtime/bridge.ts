@@ -34,10 +34,26 @@ export async function loadSources(config: Config): Promise<LoadedSource[]> {
   return loaded;
 }
 
+/** What `run` knows of one source right now (for /api/sources, /healthz and the console). */
+export interface SourceStatus {
+  name: string;
+  kind: string;
+  /** The capture method of the current (or last) attempt; undefined before the first choice. */
+  method?: 'log' | 'poll';
+  /** Why that method (a sentence). */
+  methodReason?: string;
+  state: SourceState;
+  /** Why the source is offline (the last error), when it is. */
+  reason?: string;
+  since: string;
+}
+
 export interface BridgeHandle {
   nc: NatsConnection;
+  config: Config;
   counters: Map<string, PipelineCounters>;
   states: Map<string, SourceState>;
+  status: Map<string, SourceStatus>;
   done: Promise<void>;
 }
 
@@ -77,6 +93,11 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
   }
   const counters = new Map<string, PipelineCounters>();
   const states = new Map<string, SourceState>();
+  const status = new Map<string, SourceStatus>();
+  for (const { config: source } of sources) {
+    states.set(source.name, 'starting');
+    status.set(source.name, { name: source.name, kind: source.kind, state: 'starting', since: new Date().toISOString() });
+  }
   const js = jetstream(nc);
 
   const jobs = sources.map(async ({ config: source, mappings }) => {
@@ -89,19 +110,24 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
         log: sourceLog,
         onState: (state, reason) => {
           states.set(source.name, state);
+          const current = status.get(source.name)!;
+          status.set(source.name, { ...current, state, reason, since: new Date().toISOString() });
           const body = JSON.stringify({ source: source.name, state, reason: reason ?? null, ts: new Date().toISOString() });
           js.publish(statusSubject(config.nats.subjectPrefix, source.name), body).catch((error: unknown) =>
             sourceLog.warn(`cannot publish ${state} status: ${errorMessage(error)}`),
           );
         },
         attempt: (attemptSignal, markOnline) =>
-          runAttempt(config, source, mappings, offsets, nc, sourceLog, sourceCounters, attemptSignal, markOnline),
+          runAttempt(config, source, mappings, offsets, nc, sourceLog, sourceCounters, attemptSignal, markOnline, (method, reason) => {
+            const current = status.get(source.name)!;
+            status.set(source.name, { ...current, method, methodReason: reason });
+          }),
       },
       signal,
     );
   });
   const done = Promise.all(jobs).then(() => undefined);
-  return { nc, counters, states, done };
+  return { nc, config, counters, states, status, done };
 }
 
 async function runAttempt(
@@ -114,9 +140,11 @@ async function runAttempt(
   counters: PipelineCounters,
   signal: AbortSignal,
   markOnline: () => void,
+  onMethod: (method: 'log' | 'poll', reason: string) => void,
 ): Promise<void> {
   const routes = new Map<string, TableRoute>();
   const choice = await chooseCaptureMethod(source, mappings, offsets);
+  onMethod(choice.method, choice.reason);
   log.info({ capture: choice.method, requested: source.capture }, `source ${source.name}: capture method ${choice.method} (${choice.reason})`);
   const capture = createCaptureSource({
     source,

@@ -121,6 +121,8 @@ export interface BridgeConfigOptions {
   id: string;
   source: { name: string; url: string; extra?: string; /** Default postgres. */ kind?: 'postgres' | 'mysql' };
   mappings: Record<string, string>;
+  /** Top-level YAML appended to the config (e.g. `http:` or `subscribers:` blocks), unindented. */
+  top?: string;
 }
 
 export interface BridgeSetup {
@@ -157,6 +159,7 @@ export function writeBridgeFiles(ws: Workspace, options: BridgeConfigOptions): B
       `    publication: ${publication}`,
       `    slot: ${slot}`,
       ...(options.source.extra ? options.source.extra.split('\n').map((l) => `    ${l}`) : []),
+      ...(options.top ? [options.top] : []),
       '',
     ].join('\n'),
   );

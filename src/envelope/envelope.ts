@@ -4,7 +4,7 @@ import { keyToken } from './key-token.ts';
 
 /** c create, u update, d delete, r read (snapshot / resync), t truncate (key is null). */
 export type Op = 'c' | 'u' | 'd' | 'r' | 't';
-export type CaptureMethod = 'log' | 'poll' | 'snapshot';
+export type CaptureMethod = 'log' | 'poll' | 'snapshot' | 'api' | 'webhook';
 
 export interface EnvelopeSource {
   name: string;

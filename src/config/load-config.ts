@@ -9,8 +9,8 @@ import { HmsSyncError } from '../errors.ts';
 import { redactSecrets, registerSecret } from '../util/secrets.ts';
 import { parseYamlSource, sortIssues, validateWithSchema, type SourceIssue, type YamlSource } from '../util/yaml-source.ts';
 import { interpolateEnv, protectReferences, restoreBraces } from './env.ts';
-import { configSchema, type ConfigInput } from './schema.ts';
-import type { Config, SourceConfig } from './types.ts';
+import { configSchema, type ConfigInput, type SubscriberInput } from './schema.ts';
+import type { Config, SourceConfig, SubscriberConfig } from './types.ts';
 import { sqlitePath } from './urls.ts';
 
 type Env = Record<string, string | undefined>;
@@ -52,6 +52,32 @@ function registerUrlPassword(url: string): void {
   }
 }
 
+/**
+ * A checked `subscribers:` entry (or POST /api/subscribers body) as a SubscriberConfig:
+ * durations in ms, optional keys present only when given.
+ */
+export function subscriberConfig(input: SubscriberInput): SubscriberConfig {
+  const backoff =
+    input.backoff === undefined
+      ? undefined
+      : {
+          ...(input.backoff.initial !== undefined && { initialMs: input.backoff.initial }),
+          ...(input.backoff.max !== undefined && { maxMs: input.backoff.max }),
+        };
+  return {
+    id: input.id,
+    type: input.type,
+    endpoint: input.endpoint,
+    topics: [...input.topics],
+    maxAttempts: input.maxAttempts,
+    ...(input.from !== undefined && { from: input.from }),
+    ...(input.secret !== undefined && { secret: input.secret }),
+    ...(input.timeout !== undefined && { timeoutMs: input.timeout }),
+    ...(input.heartbeat !== undefined && { heartbeatMs: input.heartbeat }),
+    ...(backoff !== undefined && { backoff }),
+  };
+}
+
 function buildConfig(source: YamlSource, input: ConfigInput, file: string): Config {
   const issues: SourceIssue[] = [];
   const baseDir = path.dirname(file);
@@ -91,10 +117,14 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
 
   for (const s of sources) registerUrlPassword(s.url);
   if (input.reconcile.target.url !== undefined) registerUrlPassword(input.reconcile.target.url);
-  for (const subscriber of input.subscribers) registerUrlPassword(subscriber.endpoint);
+  for (const subscriber of input.subscribers) {
+    registerUrlPassword(subscriber.endpoint);
+    registerSecret(subscriber.secret);
+  }
   registerSecret(input.nats.password);
   registerSecret(input.nats.token);
   registerSecret(input.http?.token);
+  for (const scoped of input.http?.tokens ?? []) registerSecret(scoped.token);
 
   const { duplicateWindow, ...nats } = input.nats;
   const target = input.reconcile.target;
@@ -108,7 +138,7 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
     },
     ...(input.http !== undefined && { http: input.http }),
     log: input.log,
-    subscribers: input.subscribers.map((subscriber) => ({ ...subscriber })),
+    subscribers: input.subscribers.map(subscriberConfig),
   };
 }
 

@@ -153,21 +153,64 @@ const httpSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: integer(0, 65535).default(8080),
   token: z.string().min(1).optional(),
+  /** Scoped tokens (docs/operations.md "Tokens and roles"). */
+  tokens: z
+    .array(
+      z.strictObject({
+        name: pattern(/^[A-Za-z0-9_.-]+$/, 'a token name must match [A-Za-z0-9_.-]+'),
+        token: z.string().min(16, 'a scoped token must be at least 16 characters'),
+        role: pattern(/^[A-Za-z0-9_-]+$/, 'a role must match [A-Za-z0-9_-]+').optional(),
+        allow: z.array(z.enum(['subscribers', 'sources', 'review', 'webhook'])).min(1),
+      }),
+    )
+    .default([]),
 });
 
+export const SUBSCRIBER_TYPES = ['webhook', 'postgres'] as const;
+export const SUBSCRIBER_START = ['next', 'start'] as const;
+
+/** A topic is an entity name ([a-z0-9_]+, as mapping files name them) or `*` for every entity. */
+const topic = z.string().regex(/^(\*|[a-z0-9_]+)$/, 'a topic is an entity name ([a-z0-9_]+) or "*"');
+
+// Messages are written here, not left to the file-level formatter, because POST /api/subscribers
+// checks its body with this same schema and must name the field in words a caller understands.
 const subscriberShape = z.strictObject({
-  id: pattern(/^[A-Za-z0-9_-]+$/, 'a subscriber id must match [A-Za-z0-9_-]+'),
-  type: z.enum(['webhook', 'postgres']),
+  id: pattern(/^[A-Za-z0-9_-]{1,64}$/, 'a subscriber id must match [A-Za-z0-9_-]{1,64}'),
+  type: z.enum(SUBSCRIBER_TYPES, {
+    error: (issue) =>
+      issue.input === undefined ? undefined : `unknown type ${JSON.stringify(issue.input)} (expected ${SUBSCRIBER_TYPES.join(' or ')})`,
+  }),
   endpoint: z.string().min(1),
-  topics: z.array(z.string().min(1)).min(1),
+  topics: z
+    .array(topic, { error: (issue) => (issue.input === undefined ? undefined : 'expected a non-empty list of entity names (or "*")') })
+    .min(1, 'expected a non-empty list'),
   maxAttempts: integer(1, 1000).default(8),
+  /** Where a new subscriber's consumer starts: the next change (default) or the stream's first message. */
+  from: z.enum(SUBSCRIBER_START).optional(),
+  /** webhook: HMAC-SHA256 key for the hms-sync-signature header. */
+  secret: z.string().min(1).optional(),
+  /** webhook: how long one POST may take. */
+  timeout: duration({ min: 1 }).optional(),
+  /** How often the endpoint is checked. */
+  heartbeat: duration({ min: 1 }).optional(),
+  /** Delay before the second attempt, doubling up to max (with jitter). */
+  backoff: z.strictObject({ initial: duration({ min: 1 }).optional(), max: duration({ min: 1 }).optional() }).optional(),
 });
 
-const subscriberSchema = subscriberShape.superRefine((subscriber, ctx) => {
+export const subscriberSchema = subscriberShape.superRefine((subscriber, ctx) => {
   const problem =
     subscriber.type === 'webhook' ? checkHttpUrl(subscriber.endpoint) : checkDatabaseUrl('postgres', subscriber.endpoint);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: problem });
+  if (subscriber.secret !== undefined && subscriber.type !== 'webhook') {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'only a webhook subscriber signs its requests' });
+  }
+  const { initial, max } = subscriber.backoff ?? {};
+  if (initial !== undefined && max !== undefined && initial > max) {
+    ctx.addIssue({ code: 'custom', path: ['backoff', 'max'], message: 'must not be shorter than backoff.initial' });
+  }
 });
+
+export type SubscriberInput = z.output<typeof subscriberSchema>;
 
 export const configSchema = z.strictObject({
   nats: natsSchema.prefault({}),

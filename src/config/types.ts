@@ -54,8 +54,17 @@ export interface ReconcileConfig {
 export interface HttpConfig {
   host: string;
   port: number;
-  /** Bearer token for mutating calls. */
+  /** Admin bearer token: every call. */
   token?: string;
+  /** Tokens limited to some permissions and, optionally, one role. */
+  tokens: ScopedToken[];
+}
+
+export interface ScopedToken {
+  name: string;
+  token: string;
+  role?: string;
+  allow: Array<'subscribers' | 'sources' | 'review' | 'webhook'>;
 }
 
 export interface LogConfig {
@@ -65,9 +74,17 @@ export interface LogConfig {
 export interface SubscriberConfig {
   id: string;
   type: 'webhook' | 'postgres';
+  /** webhook: http(s) URL; postgres: connection URL (holds secrets: log it through redactUrl). */
   endpoint: string;
+  /** Entity names, or `*` for all. */
   topics: string[];
   maxAttempts: number;
+  /** The optional keys are set only where the file gives them; src/subscribers fills the defaults. */
+  from?: 'next' | 'start';
+  secret?: string;
+  timeoutMs?: number;
+  heartbeatMs?: number;
+  backoff?: { initialMs?: number; maxMs?: number };
 }
 
 export interface Config {

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { HttpConfig } from '../config/index.ts';
 import { HmsSyncError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { bearerCheck } from './auth.ts';
+import { authenticator, forbidden, type Permission, type Principal } from './auth.ts';
 
 /**
  * One route module: registers its routes on the app. Modules get what they need through their
@@ -21,6 +21,16 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** `none`: the route checks its caller itself (inbound webhooks); default: token on mutating methods. */
     auth?: 'none';
+    /**
+     * What a scoped token needs for this route. Mutating routes without one take the admin
+     * token only. On a GET, it makes the route need a token once scoped tokens are configured
+     * (`http.tokens`), so a role's token reads only its own role's objects.
+     */
+    permission?: Permission;
+  }
+  interface FastifyRequest {
+    /** Who called, when a valid bearer token came with the request. */
+    principal?: Principal;
   }
 }
 
@@ -33,14 +43,26 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export async function startHttpServer(http: HttpConfig, log: Logger, modules: RouteModule[]): Promise<HttpServerHandle> {
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, forceCloseConnections: true });
-  const checkToken = bearerCheck(http.token);
+  const authenticate = authenticator(http);
+  const scopedTokens = (http.tokens ?? []).length > 0;
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.auth === 'none') return;
-    const refusal = checkToken(request.headers.authorization);
-    if (refusal !== undefined) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: refusal });
+    const config = request.routeOptions.config;
+    if (config?.auth === 'none') return;
+    const result = authenticate(request.headers.authorization);
+    if ('refusal' in result) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: result.refusal });
+    if ('principal' in result) request.principal = result.principal;
+    const safe = SAFE_METHODS.has(request.method);
+    if (safe && !(scopedTokens && config?.permission !== undefined)) return;
+    if (request.principal === undefined) {
+      const error =
+        http.token === undefined && !scopedTokens
+          ? 'mutating calls are disabled: set http.token in the config'
+          : 'missing bearer token (Authorization: Bearer <token>)';
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error });
     }
+    const refusal = forbidden(request.principal, config?.permission ?? 'admin');
+    if (refusal !== undefined) return reply.code(403).send({ error: refusal });
   });
 
   app.setErrorHandler((error: { statusCode?: number; message: string; code?: string }, request, reply) => {

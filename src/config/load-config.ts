@@ -75,6 +75,7 @@ export function subscriberConfig(input: SubscriberInput): SubscriberConfig {
     ...(input.timeout !== undefined && { timeoutMs: input.timeout }),
     ...(input.heartbeat !== undefined && { heartbeatMs: input.heartbeat }),
     ...(backoff !== undefined && { backoff }),
+    ...(input.role !== undefined && { role: input.role }),
   };
 }
 
@@ -85,7 +86,7 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
   const sources: SourceConfig[] = input.sources.map((raw, index) => {
     let sqliteFile: string | undefined;
     if (raw.kind === 'sqlite') {
-      sqliteFile = sqlitePath(raw.url, baseDir);
+      sqliteFile = sqlitePath(raw.url ?? '', baseDir);
       if (sqliteFile === undefined) {
         issues.push(source.issue(['sources', index, 'url'], 'expected a sqlite database file, such as sqlite:./legacy.db'));
       }
@@ -93,15 +94,32 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
     return {
       name: raw.name,
       kind: raw.kind,
-      url: raw.url,
+      // A webhook source has no url (the schema requires one for every other kind).
+      url: raw.url ?? '',
+      ...(raw.webhook !== undefined && {
+        webhook: {
+          ...(raw.webhook.secret !== undefined && { secret: raw.webhook.secret }),
+          ...(raw.webhook.token !== undefined && { token: raw.webhook.token }),
+          idempotencyHeader: raw.webhook.idempotencyHeader.toLowerCase(),
+          dedupeWindowMs: raw.webhook.dedupeWindow,
+        },
+      }),
       ...(sqliteFile !== undefined && { path: sqliteFile }),
       capture: raw.capture,
-      poll: { intervalMs: raw.poll.interval, debounceMs: raw.poll.debounce, chunkSize: raw.poll.chunkSize },
+      poll: {
+        intervalMs: raw.poll.interval,
+        debounceMs: raw.poll.debounce,
+        chunkSize: raw.poll.chunkSize,
+        concurrency: raw.poll.concurrency,
+        statementTimeoutMs: raw.poll.statementTimeout,
+        recheckMs: raw.poll.recheck,
+      },
       mappings: path.resolve(baseDir, raw.mappings ?? path.join('mappings', raw.name)),
       publication: raw.publication,
       slot: raw.slot ?? `hms_sync_${raw.name.replaceAll('-', '_')}`,
       snapshot: raw.snapshot,
       timezone: raw.timezone,
+      maxSlotLagBytes: raw.maxSlotLag,
     };
   });
 
@@ -115,7 +133,11 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
   });
   if (issues.length > 0) fail(issues);
 
-  for (const s of sources) registerUrlPassword(s.url);
+  for (const s of sources) {
+    if (s.kind !== 'webhook') registerUrlPassword(s.url);
+    registerSecret(s.webhook?.secret);
+    registerSecret(s.webhook?.token);
+  }
   if (input.reconcile.target.url !== undefined) registerUrlPassword(input.reconcile.target.url);
   for (const subscriber of input.subscribers) {
     registerUrlPassword(subscriber.endpoint);
@@ -126,11 +148,24 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
   registerSecret(input.http?.token);
   for (const scoped of input.http?.tokens ?? []) registerSecret(scoped.token);
 
-  const { duplicateWindow, ...nats } = input.nats;
+  const { duplicateWindow, lease, creds, tls, ...nats } = input.nats;
+  const fromConfigDir = (file: string): string => path.resolve(baseDir, file);
   const target = input.reconcile.target;
   return {
     file,
-    nats: { ...nats, duplicateWindowMs: duplicateWindow },
+    nats: {
+      ...nats,
+      duplicateWindowMs: duplicateWindow,
+      ...(creds !== undefined && { creds: fromConfigDir(creds) }),
+      ...(tls !== undefined && {
+        tls: {
+          ...(tls.ca !== undefined && { ca: fromConfigDir(tls.ca) }),
+          ...(tls.cert !== undefined && { cert: fromConfigDir(tls.cert) }),
+          ...(tls.key !== undefined && { key: fromConfigDir(tls.key) }),
+        },
+      }),
+      lease: { ttlMs: lease.ttl, renewMs: lease.renew },
+    },
     sources,
     reconcile: {
       schedule: input.reconcile.schedule,

@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { isValidTimeZone } from '../mapping/index.ts';
 import { describeValue } from '../util/yaml-source.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
+import { SIZE_HINT, parseSize } from './size.ts';
 import { checkDatabaseUrl, checkHttpUrl, checkNatsUrl } from './urls.ts';
 
-export const SOURCE_KINDS = ['postgres', 'mysql', 'oracle', 'mssql', 'sqlite'] as const;
+export const SOURCE_KINDS = ['postgres', 'mysql', 'oracle', 'mssql', 'sqlite', 'webhook'] as const;
 export const CAPTURE_MODES = ['auto', 'log', 'poll'] as const;
 export const SNAPSHOT_MODES = ['initial', 'never'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -33,6 +34,32 @@ function duration(options: { min: number }) {
         return z.NEVER;
       }
       return ms;
+    });
+}
+
+/** The default of `sources[].maxSlotLag`: 1 GiB of WAL held back by the replication slot. */
+export const DEFAULT_MAX_SLOT_LAG_BYTES = 1024 ** 3;
+
+/** A size with a unit ("1GB", "512MB", "100B") -> bytes. */
+function size(options: { min: number }) {
+  return z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? undefined
+          : `expected ${SIZE_HINT}, got ${typeof issue.input === 'number' ? `${issue.input} (a bare number has no unit)` : describeValue(issue.input)}`,
+    })
+    .transform((text, ctx) => {
+      const bytes = parseSize(text);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(text)} (expected ${SIZE_HINT})` });
+        return z.NEVER;
+      }
+      if (bytes < options.min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${options.min} bytes (got ${JSON.stringify(text)})` });
+        return z.NEVER;
+      }
+      return bytes;
     });
 }
 
@@ -86,6 +113,14 @@ const natsShape = z.strictObject({
   user: z.string().min(1).optional(),
   password: z.string().optional(),
   token: z.string().min(1).optional(),
+  /** A .creds file (JWT + NKey seed), relative to the config file. */
+  creds: z.string().min(1).optional(),
+  /** TLS to NATS: CA to trust, and a client certificate where the server asks for one (files, relative to the config file). */
+  tls: z
+    .strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+    .optional(),
+  /** The per-source capture lease (docs/high-availability.md): taken over ttl after the holder's last renewal. */
+  lease: z.strictObject({ ttl: duration({ min: 1000 }).default(10_000), renew: duration({ min: 100 }).default(3_000) }).prefault({}),
 });
 
 const natsSchema = natsShape.superRefine((nats, ctx) => {
@@ -95,18 +130,34 @@ const natsSchema = natsShape.superRefine((nats, ctx) => {
   if (nats.token !== undefined && nats.user !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either user/password or token, not both' });
   }
+  if (nats.creds !== undefined && (nats.user !== undefined || nats.token !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['creds'], message: 'give one of user/password, token or creds, not several' });
+  }
+  if (nats.tls !== undefined && (nats.tls.cert === undefined) !== (nats.tls.key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', nats.tls.cert === undefined ? 'cert' : 'key'], message: 'tls.cert and tls.key go together' });
+  }
+  if (nats.lease.renew * 2 > nats.lease.ttl) {
+    ctx.addIssue({ code: 'custom', path: ['lease', 'renew'], message: 'must be at most half of lease.ttl, so one late renewal does not lose the lease' });
+  }
 });
 
 const pollSchema = z.strictObject({
   interval: duration({ min: 1 }).default(5000),
   debounce: duration({ min: 0 }).default(2000),
   chunkSize: integer(1, 1_000_000).default(1000),
+  /** Statements against the source at once (one connection each). */
+  concurrency: integer(1, 64).default(1),
+  /** Server-side limit per statement (PostgreSQL statement_timeout, MariaDB max_statement_time, MySQL max_execution_time). */
+  statementTimeout: duration({ min: 1 }).default(30_000),
+  /** capture: auto while polling: how often to check whether log capture became possible. */
+  recheck: duration({ min: 1 }).default(300_000),
 });
 
 const sourceShape = z.strictObject({
   name: pattern(/^[a-z0-9_-]+$/, 'a source name must match [a-z0-9_-]+'),
   kind: z.enum(SOURCE_KINDS),
-  url: z.string().min(1),
+  /** Required for every kind but webhook (checked below). */
+  url: z.string().min(1).optional(),
   capture: z.enum(CAPTURE_MODES).default('auto'),
   poll: pollSchema.prefault({}),
   mappings: z.string().min(1).optional(),
@@ -116,9 +167,34 @@ const sourceShape = z.strictObject({
   slot: pattern(/^[a-z0-9_]{1,63}$/, 'a replication slot name must match [a-z0-9_]{1,63}').optional(),
   snapshot: z.enum(SNAPSHOT_MODES).default('initial'),
   timezone: timeZone.default('UTC'),
+  /** postgres log capture: WAL the replication slot may hold back before the source is reported lagging. */
+  maxSlotLag: size({ min: 1 }).default(DEFAULT_MAX_SLOT_LAG_BYTES),
+  /** kind webhook: how callers authenticate and how retries are recognised (docs/webhooks.md). */
+  webhook: z
+    .strictObject({
+      secret: z.string().min(1).optional(),
+      token: z.string().min(1).optional(),
+      idempotencyHeader: pattern(/^[A-Za-z0-9-]+$/, 'a header name must match [A-Za-z0-9-]+').default('idempotency-key'),
+      dedupeWindow: duration({ min: 1000 }).default(24 * 3_600_000),
+    })
+    .optional(),
 });
 
 const sourceSchema = sourceShape.superRefine((source, ctx) => {
+  if (source.kind === 'webhook') {
+    if (source.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a webhook source takes no url (callers POST to /webhook/<source>/<entity>)' });
+    if (source.webhook === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'missing required key (kind webhook needs webhook: { secret: ... } or { token: ... })' });
+    } else if (source.webhook.secret === undefined && source.webhook.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'give secret (HMAC-SHA256 signature) or token (bearer), or both' });
+    }
+    return;
+  }
+  if (source.webhook !== undefined) ctx.addIssue({ code: 'custom', path: ['webhook'], message: `only a webhook source takes webhook: (this one is ${source.kind})` });
+  if (source.url === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: `missing required key (kind ${source.kind} needs a url)` });
+    return;
+  }
   if (source.kind === 'sqlite') {
     if (source.capture === 'log') {
       ctx.addIssue({ code: 'custom', path: ['capture'], message: 'sqlite has no change log to read: use capture: poll (or auto)' });
@@ -195,6 +271,8 @@ const subscriberShape = z.strictObject({
   heartbeat: duration({ min: 1 }).optional(),
   /** Delay before the second attempt, doubling up to max (with jitter). */
   backoff: z.strictObject({ initial: duration({ min: 1 }).optional(), max: duration({ min: 1 }).optional() }).optional(),
+  /** Tokens scoped to a role (http.tokens[].role) see and manage only subscribers of that role. */
+  role: pattern(/^[A-Za-z0-9_-]+$/, 'a role must match [A-Za-z0-9_-]+').optional(),
 });
 
 export const subscriberSchema = subscriberShape.superRefine((subscriber, ctx) => {

@@ -1,6 +1,6 @@
 /** The config (`hms-sync.yaml`) after loading: typed, normalized, defaults filled in. */
 
-export type SourceKind = 'postgres' | 'mysql' | 'oracle' | 'mssql' | 'sqlite';
+export type SourceKind = 'postgres' | 'mysql' | 'oracle' | 'mssql' | 'sqlite' | 'webhook';
 export type CaptureMode = 'auto' | 'log' | 'poll';
 export type SnapshotMode = 'initial' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -17,12 +17,38 @@ export interface NatsConfig {
   user?: string;
   password?: string;
   token?: string;
+  /** Absolute path of a NATS .creds file. */
+  creds?: string;
+  /** Absolute paths of the TLS files. */
+  tls?: NatsTlsConfig;
+  lease: LeaseConfig;
+}
+
+export interface NatsTlsConfig {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The per-source capture lease (docs/high-availability.md). */
+export interface LeaseConfig {
+  /** A standby takes the lease over once the holder has not renewed it for this long. */
+  ttlMs: number;
+  renewMs: number;
 }
 
 export interface PollConfig {
   intervalMs: number;
   debounceMs: number;
   chunkSize: number;
+  // Optional in the type (a config file always has them, defaults filled in) so that code
+  // building a SourceConfig by hand (tests, tools) need not name them.
+  /** Statements against the source at once (default 1). */
+  concurrency?: number;
+  /** Server-side limit per statement (default 30 s). */
+  statementTimeoutMs?: number;
+  /** capture: auto while polling: how often log capture is checked for (default 5 min). */
+  recheckMs?: number;
 }
 
 export interface SourceConfig {
@@ -41,6 +67,25 @@ export interface SourceConfig {
   snapshot: SnapshotMode;
   /** IANA zone of the source's zone-less timestamps. */
   timezone: string;
+  /**
+   * postgres log capture: bytes of WAL the replication slot may retain (pg_current_wal_lsn() -
+   * restart_lsn) before the source is reported `lagging` (docs/operations.md "Slot safety").
+   * Optional in the type for SourceConfigs built by hand; a loaded config always has it.
+   */
+  maxSlotLagBytes?: number;
+  /** kind webhook (docs/webhooks.md); absent for every other kind. */
+  webhook?: WebhookSourceConfig;
+}
+
+export interface WebhookSourceConfig {
+  /** HMAC-SHA256 key: callers send `x-hms-signature: sha256=<hex of the raw body's HMAC>`. */
+  secret?: string;
+  /** Bearer token: callers send `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Header carrying the caller's idempotency key (lower case). */
+  idempotencyHeader: string;
+  /** How long a used idempotency key is remembered. */
+  dedupeWindowMs: number;
 }
 
 export type ReconcileTarget = { kind: 'stream' } | { kind: 'postgres' | 'mysql'; url: string };
@@ -85,6 +130,8 @@ export interface SubscriberConfig {
   timeoutMs?: number;
   heartbeatMs?: number;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Tokens scoped to a role see and manage only subscribers of that role. */
+  role?: string;
 }
 
 export interface Config {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { redactUrl } from '../util/secrets.ts';
 import type { SourceKind } from './types.ts';
 
-const SCHEMES: Record<Exclude<SourceKind, 'sqlite'>, readonly string[]> = {
+const SCHEMES: Record<Exclude<SourceKind, 'sqlite' | 'webhook'>, readonly string[]> = {
   postgres: ['postgres', 'postgresql'],
   mysql: ['mysql', 'mariadb'],
   oracle: ['oracle'],
@@ -26,7 +26,7 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const ENCODING_HINT = 'characters such as @ # / ? in a password must be percent-encoded, e.g. @ as %40';
 
 /** A problem with a database URL for `kind`, or undefined when it is fine. */
-export function checkDatabaseUrl(kind: Exclude<SourceKind, 'sqlite'>, url: string): string | undefined {
+export function checkDatabaseUrl(kind: Exclude<SourceKind, 'sqlite' | 'webhook'>, url: string): string | undefined {
   const schemes = SCHEMES[kind];
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined || !schemes.includes(scheme)) {

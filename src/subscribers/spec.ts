@@ -22,6 +22,7 @@ export function resolveSpec(config: SubscriberConfig, origin: SubscriberOrigin, 
     timeoutMs: config.timeoutMs ?? SUBSCRIBER_DEFAULTS.timeoutMs,
     heartbeatMs: config.heartbeatMs ?? SUBSCRIBER_DEFAULTS.heartbeatMs,
     backoff: { initialMs, maxMs: config.backoff?.maxMs ?? Math.max(initialMs, SUBSCRIBER_DEFAULTS.backoff.maxMs) },
+    ...(config.role !== undefined && { role: config.role }),
     origin,
     createdAt,
   };
@@ -72,6 +73,7 @@ export interface SubscriberView {
   timeoutMs: number;
   heartbeatMs: number;
   backoff: SubscriberSpec['backoff'];
+  role?: string;
   origin: SubscriberOrigin;
   createdAt: string;
   state: SubscriberState;
@@ -106,6 +108,7 @@ export function subscriberView(spec: SubscriberSpec, counters: SubscriberCounter
     timeoutMs: spec.timeoutMs,
     heartbeatMs: spec.heartbeatMs,
     backoff: spec.backoff,
+    ...(spec.role !== undefined && { role: spec.role }),
     origin: spec.origin,
     createdAt: spec.createdAt,
     state: counters.state,

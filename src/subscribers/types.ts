@@ -27,6 +27,8 @@ export interface SubscriberSpec {
   heartbeatMs: number;
   /** Delay after the first failed attempt; doubles per attempt up to maxMs, with jitter. */
   backoff: { initialMs: number; maxMs: number };
+  /** Tokens scoped to a role see and manage only subscribers of that role. */
+  role?: string;
   /** Declared in the config file, or registered through POST /api/subscribers. */
   origin: SubscriberOrigin;
   createdAt: string;

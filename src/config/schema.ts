@@ -176,6 +176,8 @@ const sourceShape = z.strictObject({
       token: z.string().min(1).optional(),
       idempotencyHeader: pattern(/^[A-Za-z0-9-]+$/, 'a header name must match [A-Za-z0-9-]+').default('idempotency-key'),
       dedupeWindow: duration({ min: 1000 }).default(24 * 3_600_000),
+      /** HTTP tokens scoped to this role with the webhook permission (http.tokens) may post too. */
+      role: pattern(/^[A-Za-z0-9_-]+$/, 'a role must match [A-Za-z0-9_-]+').optional(),
     })
     .optional(),
 });
@@ -185,8 +187,8 @@ const sourceSchema = sourceShape.superRefine((source, ctx) => {
     if (source.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a webhook source takes no url (callers POST to /webhook/<source>/<entity>)' });
     if (source.webhook === undefined) {
       ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'missing required key (kind webhook needs webhook: { secret: ... } or { token: ... })' });
-    } else if (source.webhook.secret === undefined && source.webhook.token === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'give secret (HMAC-SHA256 signature) or token (bearer), or both' });
+    } else if (source.webhook.secret === undefined && source.webhook.token === undefined && source.webhook.role === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'give secret (HMAC-SHA256 signature), token (bearer) or role (http.tokens of that role), or several' });
     }
     return;
   }

@@ -86,6 +86,8 @@ export interface WebhookSourceConfig {
   idempotencyHeader: string;
   /** How long a used idempotency key is remembered. */
   dedupeWindowMs: number;
+  /** HTTP tokens scoped to this role with the `webhook` permission may post as well. */
+  role?: string;
 }
 
 export type ReconcileTarget = { kind: 'stream' } | { kind: 'postgres' | 'mysql'; url: string };

@@ -6,9 +6,17 @@
  * capture/postgres/resnapshot.ts argues: every commit these rows reflect is at or before it
  * (or after it but then also streamed, with a higher position and the same content), and
  * every commit they miss streams with a higher position. A consumer applying only newer
- * positions therefore never lets a resync row overwrite a later change.
+ * positions therefore never lets a resync row overwrite a later change. In a later position
+ * epoch (src/runtime/position-space.ts) the position carries the epoch's prefix.
+ *
+ * A polled source cannot be resynced from here: its positions are the poll passes' own, and a
+ * row published from here could race a pass under way (capture/poll/resync-requests.ts). The
+ * keys are queued for the poll engine instead, which re-emits them at its next pass.
  */
+import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { queueResync } from '../capture/poll/resync-requests.ts';
+import { currentPositionSpace } from '../src/runtime/position-space.ts';
 import { loadTables, resolveKeyColumns } from '../capture/postgres/catalog.ts';
 import { connectClient, describeServer } from '../capture/postgres/connection.ts';
 import type { Config } from '../src/config/index.ts';
@@ -22,7 +30,7 @@ import type { OutgoingMessage, RawChange } from '../src/ports.ts';
 import { JetStreamPublisher, ensureStream } from '../src/publisher/index.ts';
 import { loadSources } from '../src/runtime/bridge.ts';
 import { keyId } from './normalize.ts';
-import { resolved, type DiffReport } from './report.ts';
+import { resolved, type DiffReport, type Resolution } from './report.ts';
 import type { ReviewStore } from './review-store.ts';
 import { readRowsByKey } from './sides/postgres-rows.ts';
 
@@ -31,7 +39,10 @@ export interface ResyncResult {
   rows: number;
   tombstones: number;
   deadLetters: number;
-  position: string;
+  /** Where the envelopes went out; absent when queued. */
+  position?: string;
+  /** A polled source: the keys were queued for the poll engine (nothing published yet). */
+  queued?: { key: string; keys: number; skipped: number };
 }
 
 const encoder = new TextEncoder();
@@ -108,6 +119,17 @@ export async function resyncReport(
   if (source.kind !== 'postgres') throw new HmsSyncError('CONFIG', `resync supports postgres sources in this build, not ${source.kind}`);
   const mapping = loaded.mappings.find((m) => m.table === report.table);
   if (!mapping) throw new HmsSyncError('CONFIG', `source ${source.name} has no mapping for table ${report.table}`);
+  let offsets: KV | undefined;
+  try {
+    offsets = await new Kvm(nc).open(config.nats.offsetsBucket);
+  } catch {
+    offsets = undefined;
+  }
+  const space = await currentPositionSpace(async (key) => (offsets ? (await offsets.get(key).catch(() => null))?.json() : undefined), source.name);
+  if (space.method === 'poll') {
+    if (!offsets) throw new HmsSyncError('NATS', `cannot open the offsets bucket ${config.nats.offsetsBucket} to queue the resync`, { retryable: true });
+    return queuePollResync(offsets, store, report, mapping, options);
+  }
 
   await ensureStream(nc, {
     stream: config.nats.stream,
@@ -127,7 +149,7 @@ export async function resyncReport(
     const keyColumns = resolveKeyColumns(mapping, table);
     const route = tableRoute(mapping, keyColumns);
     const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
-    position = pgPosition(lsn, 0);
+    position = space.prefix + pgPosition(lsn, 0);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const startedAt = new Date().toISOString();
 
@@ -143,6 +165,7 @@ export async function resyncReport(
       subjectPrefix: config.nats.subjectPrefix,
       timezone: source.timezone,
       ...(payloadLimit(nc) !== undefined ? { maxPayload: payloadLimit(nc)! } : {}),
+      positionPrefix: space.prefix,
     };
     const now = new Date().toISOString();
     for (const read of reads) {
@@ -152,7 +175,8 @@ export async function resyncReport(
       const change: RawChange = {
         op: 'r',
         table: mapping.table,
-        position,
+        // The bare position: translate adds the epoch prefix (ctx.positionPrefix).
+        position: position.slice(space.prefix.length),
         commitTs: startedAt,
         capture: 'snapshot',
         row: read.row,
@@ -191,4 +215,44 @@ export async function resyncReport(
     }),
   );
   return { report: updated, rows, tombstones, deadLetters, position };
+}
+
+/**
+ * A polled source: the report's keys (their source keys; for a key missing in the source, the
+ * inverse of its mapped key) go to the poll engine as one request; the engine re-emits each
+ * key's current row as `r`, or `d` where the row is gone, at its next pass. The report is
+ * resolved now, saying it was queued.
+ */
+async function queuePollResync(
+  offsets: KV,
+  store: ReviewStore,
+  report: DiffReport,
+  mapping: Mapping,
+  options: { by: string; note?: string },
+): Promise<ResyncResult> {
+  const keys: string[][] = [];
+  let skipped = 0;
+  report.diffs.forEach((diff, i) => {
+    const key = report.sourceKeys[i] ?? invertKey(mapping, report.keyColumns, diff.key);
+    if (key) keys.push(key);
+    else skipped += 1;
+  });
+  const requestedAt = new Date().toISOString();
+  const key = await queueResync(
+    { put: async (k, value) => void (await offsets.put(k, JSON.stringify(value))) },
+    report.source,
+    { id: report.id, table: report.table, keys, requestedAt, by: options.by },
+  );
+  // `queued` is an addition to the Resolution fields: the envelopes are not out yet.
+  const resolution: Resolution & { queued: true } = {
+    action: 'resync',
+    by: options.by,
+    at: requestedAt,
+    ...(options.note !== undefined ? { note: options.note } : {}),
+    rows: keys.length,
+    tombstones: 0,
+    queued: true,
+  };
+  const updated = await store.update(report.id, (current) => resolved(current, resolution));
+  return { report: updated, rows: keys.length, tombstones: 0, deadLetters: 0, queued: { key, keys: keys.length, skipped } };
 }

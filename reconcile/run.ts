@@ -14,6 +14,11 @@ import type { Logger } from '../src/log.ts';
 import type { Mapping } from '../src/mapping/types.ts';
 import { connectNats, payloadLimit } from '../src/nats/connection.ts';
 import { loadSources } from '../src/runtime/bridge.ts';
+import { currentPositionSpace } from '../src/runtime/position-space.ts';
+import { pollPosition } from '../capture/poll/position.ts';
+import { estimateRowCount } from '../capture/postgres/slot-lag.ts';
+import { ProgressMeter, type ProgressView } from '../src/metrics/progress.ts';
+import type { ReconcileProgress, ReconcileTableSummary } from '../src/metrics/reconcile-runs.ts';
 import { reconcileSides, type BisectOptions, type ReconcileOutcome } from './bisect.ts';
 import { buildReport, newReportId, type DiffCounts, type DiffReport } from './report.ts';
 import { ReviewStore, reviewBucketName } from './review-store.ts';
@@ -33,6 +38,8 @@ export interface ReconcileRunOptions {
   catchUpMs?: number;
   bisect?: BisectOptions;
   maxDiffs?: number;
+  /** Tables done of all and the current table's rows; `event: 'progress'` lines are logged too. */
+  onProgress?: (progress: ReconcileProgress) => void;
 }
 
 export interface TableResult {
@@ -111,12 +118,18 @@ export async function runReconcile(config: Config, nc: NatsConnection, options: 
     offsets = undefined;
   }
   const results: TableResult[] = [];
+  const finished: ReconcileTableSummary[] = [];
+  const tablesTotal = selected.reduce((n, s) => n + s.mappings.length, 0);
+  const emit = (current?: ProgressView): void => options.onProgress?.({ tablesTotal, tablesDone: finished.length, finished: [...finished], ...(current ? { current } : {}) });
+  emit();
   for (const { source, mappings } of selected) {
     for (const mapping of mappings) {
       options.signal.throwIfAborted();
-      const result = await reconcileTable(config, nc, source, mapping, offsets, options);
+      const result = await reconcileTable(config, nc, source, mapping, offsets, options, emit);
       if (result.report) await store.add(result.report);
       results.push(result);
+      finished.push({ source: source.name, table: mapping.table, counts: result.counts, ...(result.report ? { report: result.report.id } : {}) });
+      emit();
       options.log.info(
         { source: source.name, table: mapping.table, counts: result.counts, report: result.report?.id, inFlight: result.outcome.inFlight },
         result.report ? `reconcile ${source.name} ${mapping.table}: differences, report ${result.report.id}` : `reconcile ${source.name} ${mapping.table}: clean`,
@@ -133,7 +146,13 @@ async function reconcileTable(
   mapping: Mapping,
   offsets: KV | undefined,
   options: ReconcileRunOptions,
+  onTableProgress?: (view: ProgressView) => void,
 ): Promise<TableResult> {
+  // The run's start in the source's own position space (docs/reconciliation.md "Polled
+  // sources"): a polled source's envelopes carry poll positions, which an LSN cannot be
+  // compared with. Read before the source is read, as the LSN is.
+  const space = await currentPositionSpace(async (key) => (offsets ? (await offsets.get(key).catch(() => null))?.json() : undefined), source.name);
+  const pollStartMs = space.method === 'poll' ? await pollRunStart(offsets, source.name, Date.now()) : 0;
   const sourceSide = await PostgresSourceSide.open({
     url: source.url,
     mapping,
@@ -141,9 +160,13 @@ async function reconcileTable(
     chunkSize: Math.max(source.poll.chunkSize, 5000),
     signal: options.signal,
   });
+  const snapshotMs = Date.now();
+  const startPosition = space.prefix + (space.method === 'poll' ? pollPosition(pollStartMs, 0, 0) : sourceSide.startPosition);
+  const progress = await scanProgress(sourceSide, source.name, mapping.table, options.log, onTableProgress);
   let closeTarget: () => Promise<void> = async () => undefined;
   try {
     const index = await sourceSide.scan(Math.max(source.poll.chunkSize, 5000), options.signal);
+    progress.phase('target');
     const spec = sourceSide.spec;
     let target: ReconcileSide;
     let targetScanned = 0;
@@ -169,11 +192,16 @@ async function reconcileTable(
       async () => (offsets ? ((await offsets.get(stateKey(source.name)))?.json<PostgresState>()?.confirmedLsn ?? undefined) : undefined),
       () => sourceSide.slotConfirmedLsn(source.slot),
     ];
+    const catchUpMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
+    progress.phase('compare');
     const outcome = await reconcileSides(index, target, spec, {
       ...options.bisect,
       signal: options.signal,
-      startPosition: sourceSide.startPosition,
-      waitForTarget: () => waitForConfirmed(sourceSide.snapshotLsn, options.catchUpMs ?? DEFAULT_CATCH_UP_MS, probes, options.signal),
+      startPosition,
+      waitForTarget:
+        space.method === 'poll'
+          ? () => waitForPollPasses(offsets, source.name, snapshotMs, source.poll.debounceMs, catchUpMs, options.signal)
+          : () => waitForConfirmed(sourceSide.snapshotLsn, catchUpMs, probes, options.signal),
     });
     const createdAt = new Date().toISOString();
     const report = buildReport({
@@ -182,7 +210,7 @@ async function reconcileTable(
       table: mapping.table,
       entity: mapping.entity,
       createdAt,
-      runStartPosition: sourceSide.startPosition,
+      runStartPosition: startPosition,
       target: targetConfig.kind,
       targetCaughtUp: outcome.caughtUp ?? true,
       keyColumns: sourceSide.keyColumns,
@@ -196,7 +224,7 @@ async function reconcileTable(
       table: mapping.table,
       entity: mapping.entity,
       target: targetConfig.kind,
-      startPosition: sourceSide.startPosition,
+      startPosition,
       counts,
       ...(report ? { report } : {}),
       outcome,
@@ -208,7 +236,90 @@ async function reconcileTable(
     if (error instanceof HmsSyncError || (error instanceof Error && error.name === 'AbortError')) throw error;
     throw new HmsSyncError('INTERNAL', `reconcile ${source.name} ${mapping.table}: ${errorMessage(error)}`, { cause: error });
   } finally {
+    progress.stop();
     await closeTarget();
     await sourceSide.close();
+  }
+}
+
+/**
+ * Progress of one table: the source scan's rows (read from the side's counter every second)
+ * of the table's row count, then the target and compare phases. The count is read in the
+ * run's snapshot before the scan (the planner's estimate, or an exact count for a small table).
+ */
+async function scanProgress(
+  side: PostgresSourceSide,
+  source: string,
+  table: string,
+  log: Logger,
+  report: ((view: ProgressView) => void) | undefined,
+): Promise<{ phase(name: string): void; stop(): void }> {
+  // Inside the run's transaction: a savepoint keeps a failed estimate from aborting it.
+  await side.client.query('SAVEPOINT hms_sync_estimate');
+  const total = await estimateRowCount(side.client, table).catch(() => undefined);
+  await side.client.query(total === undefined ? 'ROLLBACK TO SAVEPOINT hms_sync_estimate' : 'RELEASE SAVEPOINT hms_sync_estimate');
+  const meter = new ProgressMeter({ task: 'reconcile', source, table, total, phase: 'source', log });
+  const tick = (phase?: string): void => {
+    meter.update(side.scanned, phase);
+    report?.(meter.view());
+  };
+  tick();
+  const timer = setInterval(() => tick(), 1_000);
+  timer.unref();
+  return {
+    phase: (name) => tick(name),
+    stop: () => {
+      clearInterval(timer);
+      meter.finish();
+    },
+  };
+}
+
+interface PollHead {
+  pass: number;
+  startMs: number;
+  done: boolean;
+}
+
+async function pollHead(offsets: KV | undefined, sourceName: string): Promise<PollHead | undefined> {
+  if (!offsets) return undefined;
+  const entry = await offsets.get(`poll.${sourceName}`).catch(() => null);
+  if (!entry || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+  return entry.json<PollHead>();
+}
+
+/**
+ * A polled source's run start: now, or the start of a pass still being sent (its envelopes
+ * carry that pass's start, and it may have read rows after the run's snapshot).
+ */
+async function pollRunStart(offsets: KV | undefined, sourceName: string, now: number): Promise<number> {
+  const head = await pollHead(offsets, sourceName);
+  return head && !head.done ? Math.min(now, head.startMs) : now;
+}
+
+/**
+ * The polled twin of waitForConfirmed: a pass that started after the snapshot and completed
+ * has sent every change the snapshot sees, except those the debounce held; those are sent by
+ * the first pass that starts a debounce window after they were seen. So: a completed pass
+ * that started after the snapshot, then one that started a debounce window after that one.
+ */
+export async function waitForPollPasses(
+  offsets: KV | undefined,
+  sourceName: string,
+  snapshotMs: number,
+  debounceMs: number,
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const until = Date.now() + deadlineMs;
+  let seenStart: number | undefined;
+  for (;;) {
+    const head = await pollHead(offsets, sourceName);
+    if (head?.done && head.startMs >= snapshotMs) {
+      seenStart ??= head.startMs;
+      if (head.startMs >= seenStart + debounceMs) return true;
+    }
+    if (Date.now() >= until) return false;
+    await sleep(Math.min(250, Math.max(1, until - Date.now())), undefined, { signal });
   }
 }

@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/log.ts';
+import { captureObserver } from '../../src/metrics/observer.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
 import {
@@ -39,6 +40,7 @@ import { keyId, keyOf, keyRow } from './key-codec.ts';
 import { keyComparator, type KeyComparator } from './key-order.ts';
 import { nextPassStart, pollPosition } from './position.ts';
 import { emptyCounters, forEachLimit, type QueryCounters, type QueryPool } from './query-pool.ts';
+import type { PendingRequest } from './resync-requests.ts';
 import type { RowHasher } from './row-hash.ts';
 import { PollStateStore, tableToken, type ChunkEntry, type ChunkState, type ManifestSnapshot, type SourceHead, type TableState } from './state.ts';
 import type { KeyRange, KeyValues, PollTable } from './types.ts';
@@ -60,6 +62,8 @@ export interface PollEngineOptions {
   defaultSweepMs: number;
   log: Logger;
   now?: () => number;
+  /** A paused table (docs/pause-resume.md) is skipped by every pass: no reads, state untouched. */
+  isPaused?: (table: string) => boolean;
 }
 
 export type PassKind = 'full' | 'held';
@@ -92,6 +96,8 @@ export interface PendingCommit {
   writes: Array<{ key: string; value: ChunkEntry }>;
   manifests: Array<{ table: string; snapshot: ManifestSnapshot; freed: number[] }>;
   progress: Omit<SourceHead, 'v' | 'updatedAt'>;
+  /** Keys deleted after the rest is written (re-emit requests that are done). */
+  deletes: string[];
 }
 
 export interface PollCheckpoint {
@@ -215,6 +221,7 @@ export class PollEngine {
   nextDeadline(): number | undefined {
     let first: number | undefined;
     for (const rt of this.tables) {
+      if (this.options.isPaused?.(rt.table.table)) continue;
       const d = rt.debouncer.nextDeadline();
       if (d !== undefined) first = first === undefined ? d : Math.min(first, d);
     }
@@ -226,13 +233,18 @@ export class PollEngine {
    * changes that are due; `held` only sends held changes that are due (a debounce deadline
    * fell between two passes).
    */
-  async *pass(kind: PassKind, signal: AbortSignal): AsyncGenerator<ChangeBatch<PollCheckpoint>> {
+  async *pass(kind: PassKind, signal: AbortSignal, requests: readonly PendingRequest[] = []): AsyncGenerator<ChangeBatch<PollCheckpoint>> {
     const ctx = this.beginPass(kind);
     const sweepAll = kind === 'full' && this.sweepAll;
     if (sweepAll) this.sweepAll = false;
     try {
+      for (const request of requests) {
+        if (signal.aborted) return;
+        yield* this.reemit(request, ctx, signal);
+      }
       for (const rt of this.tables) {
         if (signal.aborted) return;
+        if (this.options.isPaused?.(rt.table.table)) continue;
         if (kind === 'full') {
           if (rt.state.building || rt.state.chunks.length === 0) yield* this.build(rt, ctx, signal);
           else if (rt.table.changed && !sweepAll && ctx.startMs - rt.lastSweepMs < rt.sweepMs) yield* this.hintScan(rt, ctx, signal);
@@ -242,7 +254,9 @@ export class PollEngine {
         yield* this.sendDue(rt, ctx);
       }
       const manifests = this.tables.filter((rt) => rt.manifestDirty).map((rt) => this.manifest(rt));
-      if (ctx.opened || manifests.length > 0) {
+      // A full pass always ends with a checkpoint, even an idle one, so the source head says
+      // which pass was completed last (reconcile waits for a pass that started after its snapshot).
+      if (ctx.opened || manifests.length > 0 || kind === 'full') {
         yield this.batch(ctx, [], [], manifests, true);
       }
     } finally {
@@ -264,6 +278,7 @@ export class PollEngine {
     for (const commit of done) for (const m of commit.manifests) manifests.set(m.table, m);
     for (const m of manifests.values()) await this.store.putManifest(m.snapshot);
     await this.store.putSource(done.at(-1)!.progress);
+    for (const commit of done) for (const key of commit.deletes) await this.store.delete(key);
     for (const commit of done) {
       for (const write of commit.writes) if (this.entryCache.get(write.key) === write.value) this.entryCache.delete(write.key);
       // Ids freed before this manifest may be reused now: no written manifest points at them.
@@ -308,6 +323,71 @@ export class PollEngine {
     this.stats.held = this.tables.reduce((n, rt) => n + rt.debouncer.size, 0);
     this.stats.chunks = this.tables.reduce((n, rt) => n + rt.state.chunks.length, 0);
     this.stats.last = ctx.stats;
+    // Pass durations for /metrics: the bridge's observer of this attempt (none outside the bridge).
+    captureObserver()?.pollPass?.(ctx.stats.kind, ctx.stats.durationMs);
+  }
+
+  /**
+   * A re-emit request (review resync, snapshot): the current row of each requested key as `r`,
+   * `d` for a key the table no longer has; without keys, every row as `r`. At this pass's own
+   * positions, so they sort after everything sent before. The poll state is left as it is: it
+   * records what the sweep compares with, and a row re-sent here that also changed since is
+   * sent once more by the sweep (same row, later position), which is harmless.
+   */
+  private async *reemit(pending: PendingRequest, ctx: PassContext, signal: AbortSignal): AsyncGenerator<ChangeBatch<PollCheckpoint>> {
+    const { request } = pending;
+    const { chunkSize } = this.options;
+    const rt = this.tables.find((t) => t.table.table === request.table);
+    if (!rt) {
+      this.options.log.warn({ request: request.id, table: request.table }, `re-emit request ${request.id}: ${request.table} is not a mapped table of this source; dropped`);
+      yield this.batch(ctx, [], [], [], false, [pending.key]);
+      return;
+    }
+    let emitted = 0;
+    if (request.keys === undefined) {
+      let after: KeyValues | undefined;
+      for (;;) {
+        if (signal.aborted) return;
+        const page = await this.readPage(rt, ctx, after ? { after } : {}, chunkSize);
+        const done = page.length < chunkSize;
+        const changes = page.map((row) => this.change(rt, ctx, { op: 'r', id: row.id, key: row.key, row }));
+        emitted += changes.length;
+        if (changes.length > 0) await this.open(ctx);
+        if (page.length > 0) after = page.at(-1)!.key;
+        if (done) {
+          yield this.batch(ctx, changes, [], [], false, [pending.key]);
+          break;
+        }
+        yield this.batch(ctx, changes, []);
+      }
+    } else {
+      const keys = request.keys.filter((k) => Array.isArray(k) && k.length === rt.table.keyColumns.length) as KeyValues[];
+      for (let i = 0; i < keys.length || i === 0; i += chunkSize) {
+        if (signal.aborted) return;
+        const slice = keys.slice(i, i + chunkSize);
+        const found = new Map<string, ReadRow>();
+        if (slice.length > 0) {
+          const rows = await this.query(ctx, 'rows', (c) => c.rows(this.sql.rowsByKey(rt.table, slice), rt.table));
+          ctx.stats.rowsRead += rows.length;
+          this.stats.rowsRead += rows.length;
+          for (const row of rows) {
+            const read = this.readRow(rt, row.values, row.dbHash);
+            found.set(read.id, read);
+          }
+        }
+        const changes: RawChange[] = [];
+        for (const key of slice) {
+          const id = keyId(key);
+          const row = found.get(id);
+          changes.push(this.change(rt, ctx, row ? { op: 'r', id, key: row.key, row } : { op: 'd', id, key }));
+        }
+        emitted += changes.length;
+        if (changes.length > 0) await this.open(ctx);
+        const last = i + chunkSize >= keys.length;
+        yield this.batch(ctx, changes, [], [], false, last ? [pending.key] : []);
+      }
+    }
+    this.options.log.info({ request: request.id, table: request.table, envelopes: emitted, pass: ctx.pass }, `re-emit request ${request.id} for ${request.table}: ${emitted} envelopes`);
   }
 
   /** First read of a table (or after its state was lost): every row is an `r`, chunks are cut as it goes. */
@@ -622,9 +702,10 @@ export class PollEngine {
     writes: Array<{ key: string; value: ChunkEntry }>,
     manifests: PendingCommit['manifests'] = [],
     done = false,
+    deletes: string[] = [],
   ): ChangeBatch<PollCheckpoint> {
     const seq = ++this.seq;
-    this.queue.push({ seq, writes, manifests, progress: { pass: ctx.pass, startMs: ctx.startMs, nextIndex: ctx.index, done } });
+    this.queue.push({ seq, writes, manifests, progress: { pass: ctx.pass, startMs: ctx.startMs, nextIndex: ctx.index, done }, deletes });
     return { changes, checkpoint: { seq } };
   }
 

@@ -11,6 +11,7 @@ import type { CaptureSource, ChangeBatch, OffsetStore } from '../../src/ports.ts
 import type { PollDialect, TableCatalog } from './dialect.ts';
 import { PollEngine, type EngineStats, type PassKind, type PollCheckpoint } from './engine.ts';
 import { QueryPool } from './query-pool.ts';
+import type { PendingRequest, ResyncQueue } from './resync-requests.ts';
 import { RowHasher } from './row-hash.ts';
 import { PollStateStore } from './state.ts';
 import type { PollTable } from './types.ts';
@@ -37,11 +38,20 @@ export interface PollSourceOptions {
   maxEntryBytes?: number;
   /** Full sweep cadence of tables with a hint column whose mapping names none (default 10 min). */
   sweepMs?: number;
+  /**
+   * One full pass, every table swept (hint columns notwithstanding), nothing held back by the
+   * debounce, then the changes end: the last pass before a source moves to log capture.
+   */
+  finalPass?: boolean;
+  /** Re-emit requests (review resync, snapshot), looked at when each full pass starts. */
+  requests?: ResyncQueue;
+  /** A paused table is skipped by every pass until resumed (docs/pause-resume.md). */
+  isPaused?: (table: string) => boolean;
 }
 
 export const POLL_DEFAULTS = {
   concurrency: 1,
-  statementTimeoutMs: 60_000,
+  statementTimeoutMs: 30_000,
   groupChunks: 64,
   fanout: 4,
   maxEntryBytes: 512 * 1024,
@@ -85,13 +95,15 @@ export class PollSource implements CaptureSource<PollCheckpoint> {
     const engine = new PollEngine(options.dialect.sql, this.pool, this.store, hasher, {
       sourceName: options.name,
       chunkSize: options.chunkSize,
-      debounceMs: options.debounceMs,
+      // The final pass sends everything it finds: a held change would be lost to the switch.
+      debounceMs: options.finalPass ? 0 : options.debounceMs,
       concurrency,
       groupChunks: options.groupChunks ?? POLL_DEFAULTS.groupChunks,
       fanout: options.fanout ?? POLL_DEFAULTS.fanout,
       maxEntryBytes: options.maxEntryBytes ?? POLL_DEFAULTS.maxEntryBytes,
       defaultSweepMs: options.sweepMs ?? POLL_DEFAULTS.sweepMs,
       log: options.log,
+      ...(options.isPaused !== undefined ? { isPaused: options.isPaused } : {}),
     });
     await engine.load(tables, new Map(options.mappings.flatMap((m) => (m.poll?.sweepMs ? [[m.table, m.poll.sweepMs] as const] : []))));
     this.engine = engine;
@@ -101,6 +113,12 @@ export class PollSource implements CaptureSource<PollCheckpoint> {
       { dialect: options.dialect.kind, tables: tables.length, intervalMs: options.intervalMs, debounceMs: options.debounceMs, chunkSize: options.chunkSize },
       `polling ${options.dialect.where}`,
     );
+
+    if (options.finalPass) {
+      engine.requestSweep();
+      yield* engine.pass('full', signal, await this.pendingRequests());
+      return;
+    }
 
     let nextFull = 0;
     while (!signal.aborted) {
@@ -112,7 +130,7 @@ export class PollSource implements CaptureSource<PollCheckpoint> {
         // next one at once, never overlapped by it.
         nextFull = now + options.intervalMs;
       }
-      yield* engine.pass(kind, signal);
+      yield* engine.pass(kind, signal, kind === 'full' ? await this.pendingRequests() : []);
       if (signal.aborted) return;
       const deadline = Math.min(nextFull, engine.nextDeadline() ?? Infinity);
       const wait = deadline - Date.now();
@@ -121,6 +139,17 @@ export class PollSource implements CaptureSource<PollCheckpoint> {
         await sleep(wait, undefined, { signal: AbortSignal.any([signal, this.wake.signal]) }).catch(() => undefined);
         this.wake = undefined;
       }
+    }
+  }
+
+  private async pendingRequests(): Promise<PendingRequest[]> {
+    if (!this.options.requests) return [];
+    try {
+      return await this.options.requests.pending();
+    } catch (error) {
+      // A bucket hiccup delays the requests to the next pass; it is no reason to stop capture.
+      this.options.log.warn({ error: (error as Error).message }, 'cannot read re-emit requests; trying again at the next pass');
+      return [];
     }
   }
 

@@ -224,6 +224,20 @@ export class PollStateStore {
     await this.offsets.put(key, value);
   }
 
+  async delete(key: string): Promise<void> {
+    await this.offsets.delete(key);
+  }
+
+  /**
+   * Forgets the source's poll state (its head and every table head): the next pass reads each
+   * table whole and sends it as `r`. Used when the source comes back to polling after log
+   * capture, when the stored hashes no longer say what the stream holds.
+   */
+  async forget(tables: readonly string[]): Promise<void> {
+    for (const table of tables) await this.offsets.delete(this.headKey(tableToken(table)));
+    await this.offsets.delete(this.sourceKey());
+  }
+
   async deleteTable(token: string): Promise<void> {
     await this.offsets.delete(this.headKey(token));
   }

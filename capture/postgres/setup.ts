@@ -129,3 +129,30 @@ function privilegeError(error: unknown, where: string, what: string, sql: string
   }
   return classified;
 }
+
+/**
+ * A logical slot that keeps the WAL from now on, without a snapshot (the switch from polling
+ * to log capture, docs/polling.md "Switching to log capture", step a). A slot left by an
+ * earlier period of log capture is dropped first: its position is from before the polling,
+ * and replaying from there would only resend old changes. Returns the slot's consistent point:
+ * every transaction that commits after it is decoded; every one that committed before it is
+ * visible to a read started after this returns.
+ */
+export async function createSlotAtNow(client: pg.Client, slot: string, where: string, user: string, log: Logger): Promise<string> {
+  const existing = await readSlot(client, slot);
+  if (existing) {
+    if (existing.active === 'true') {
+      throw new HmsSyncError('SOURCE_STATE', `${where}: replication slot ${slot} is in use by pid ${existing.active_pid}`, { retryable: true });
+    }
+    await client.query('SELECT pg_drop_replication_slot($1)', [slot]).catch((error: unknown) => {
+      throw privilegeError(error, where, `cannot drop the old replication slot ${slot}`, `SELECT pg_drop_replication_slot('${slot}');`);
+    });
+    log.info({ slot, confirmedLsn: existing.confirmed_flush_lsn }, `dropped replication slot ${slot} left by an earlier period of log capture`);
+  }
+  try {
+    const { rows } = await client.query<{ lsn: string }>(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    return rows[0]!.lsn;
+  } catch (error) {
+    throw privilegeError(error, where, `cannot create replication slot ${slot}`, `ALTER ROLE ${quoteIdent(user)} REPLICATION;`);
+  }
+}

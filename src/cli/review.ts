@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/index.ts';
-import { HmsSyncError } from '../errors.ts';
-import { connectConfigNats, countsText, listItem, openReviewStore, resolved, resyncReport, type DiffReport } from '../../reconcile/index.ts';
+import { connectConfigNats, countsText, listItem, openReviewStore, type DiffReport } from '../../reconcile/index.ts';
+import { getReport, listReports, resolveReport, resyncReportById, resyncSummary, reviewStatusFilter } from '../../reconcile/review-actions.ts';
 
 export interface ReviewOptions {
   config: string;
@@ -41,17 +41,11 @@ async function open(configFile: string) {
   }
 }
 
-function notFound(id: string, bucket: string): HmsSyncError {
-  return new HmsSyncError('INTERNAL', `no report "${id}" in the review queue (KV bucket ${bucket}); \`hms-sync review list\` shows the ids`);
-}
-
 /** `review list [--json]`: every report, newest first (or only those with --status). */
 export async function reviewListCommand(opts: ReviewOptions): Promise<number> {
-  if (opts.status !== undefined && opts.status !== 'open' && opts.status !== 'resolved') {
-    throw new HmsSyncError('CONFIG', `--status: expected open or resolved, got "${opts.status}"`);
-  }
+  const status = reviewStatusFilter(opts.status, '--status');
   return withStore(opts.config, async ({ store }) => {
-    const reports = (await store.list()).filter((r) => opts.status === undefined || r.status === opts.status);
+    const reports = await listReports(store, status);
     if (opts.json) {
       process.stdout.write(JSON.stringify(reports.map(listItem), null, 2) + '\n');
       return 0;
@@ -70,9 +64,7 @@ export async function reviewListCommand(opts: ReviewOptions): Promise<number> {
 /** `review show ID [--json]`. */
 export async function reviewShowCommand(id: string, opts: ReviewOptions): Promise<number> {
   return withStore(opts.config, async ({ store }) => {
-    const found = await store.get(id);
-    if (!found) throw notFound(id, store.bucket);
-    const report = found.report;
+    const report = await getReport(store, id);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : showText(report));
     return 0;
   });
@@ -88,7 +80,7 @@ export function showText(report: DiffReport): string {
   if (report.resolution) {
     const r = report.resolution;
     lines.push(
-      `  ${r.action === 'resync' ? `resynced (${r.rows} rows, ${r.tombstones} tombstones at ${r.position})` : 'resolved'} by ${r.by} at ${r.at}${r.note ? `: ${r.note}` : ''}`,
+      `  ${r.action === 'resync' ? (r as { queued?: boolean }).queued ? `resync queued for the poll engine (${r.rows} keys)` : `resynced (${r.rows} rows, ${r.tombstones} tombstones at ${r.position})` : 'resolved'} by ${r.by} at ${r.at}${r.note ? `: ${r.note}` : ''}`,
     );
   }
   for (const d of report.diffs) {
@@ -107,15 +99,8 @@ export function showText(report: DiffReport): string {
 /** `review resolve ID [--note TEXT] [--by NAME]`. */
 export async function reviewResolveCommand(id: string, opts: ReviewOptions): Promise<number> {
   return withStore(opts.config, async ({ store }) => {
-    const found = await store.get(id);
-    if (!found) throw notFound(id, store.bucket);
-    if (found.report.status === 'resolved') {
-      const r = found.report.resolution;
-      throw new HmsSyncError('INTERNAL', `report ${id} is already resolved${r ? ` (by ${r.by} at ${r.at})` : ''}`);
-    }
     const by = reviewer(opts.by);
-    const at = new Date().toISOString();
-    await store.update(id, (report) => resolved(report, { action: 'resolve', by, at, ...(opts.note !== undefined ? { note: opts.note } : {}) }));
+    await resolveReport(store, id, { by, note: opts.note });
     process.stdout.write(`report ${id} resolved by ${by}\n`);
     return 0;
   });
@@ -127,16 +112,8 @@ export async function reviewResyncCommand(id: string, opts: ReviewOptions): Prom
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
   return withStore(opts.config, async ({ config, nc, store }) => {
-    if (!(await store.get(id))) throw notFound(id, store.bucket);
-    const result = await resyncReport(config, nc, store, id, {
-      by: reviewer(opts.by),
-      ...(opts.note !== undefined ? { note: opts.note } : {}),
-      signal: controller.signal,
-    });
-    process.stdout.write(
-      `report ${id}: ${result.rows} rows re-emitted as r envelopes, ${result.tombstones} d tombstones, ` +
-        `${result.deadLetters} to the dead-letter subject, at position ${result.position}; resolved by ${result.report.resolution?.by}\n`,
-    );
+    const result = await resyncReportById(config, nc, store, id, { by: reviewer(opts.by), note: opts.note, signal: controller.signal });
+    process.stdout.write(resyncSummary(id, result) + '\n');
     return 0;
   });
 }

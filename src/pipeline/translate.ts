@@ -7,7 +7,7 @@ import {
   type EnvelopeSource,
 } from '../envelope/envelope.ts';
 import { keyToken } from '../envelope/key-token.ts';
-import { mapRow } from '../mapping/index.ts';
+import { rowMapper, type RowMapper } from '../mapping/engine.ts';
 import type { JsonObject, JsonValue, Mapping, MapResult, SourceColumn, SourceRow } from '../mapping/types.ts';
 import type { OutgoingMessage, RawChange } from '../ports.ts';
 
@@ -27,6 +27,8 @@ export interface TranslateContext {
   timezone?: string;
   /** The server's max_payload: a larger envelope cannot be published and is dead-lettered. */
   maxPayload?: number;
+  /** The source's position epoch prefix (`~0001-`; '' or absent for epoch 0): see src/runtime/position-space.ts. */
+  positionPrefix?: string;
 }
 
 export interface Translated {
@@ -54,7 +56,7 @@ export function translate(change: RawChange, route: TableRoute, ctx: TranslateCo
     kind: ctx.sourceKind,
     table: change.table,
     capture: change.capture,
-    position: change.position,
+    position: ctx.positionPrefix ? ctx.positionPrefix + change.position : change.position,
     commitTs: change.commitTs,
     ...(change.refetched && change.refetched.length > 0 ? { refetched: change.refetched } : {}),
   };
@@ -107,8 +109,17 @@ function mapImage(
   keyColumns: string[],
   ctx: TranslateContext,
 ): MapResult {
-  return mapRow(mapping, row, columns, keyColumns, ctx.timezone ? { defaultTimezone: ctx.timezone } : undefined);
+  // The compiled mapper is kept per mapping (and key columns and zone), so the hot path does
+  // not rebuild mapRow's cache key for every row.
+  let memo = mappers.get(mapping);
+  if (memo === undefined || memo.keyColumns !== keyColumns || memo.timezone !== ctx.timezone) {
+    memo = { keyColumns, timezone: ctx.timezone, map: rowMapper(mapping, keyColumns, ctx.timezone ? { defaultTimezone: ctx.timezone } : undefined) };
+    mappers.set(mapping, memo);
+  }
+  return memo.map(row, columns);
 }
+
+const mappers = new WeakMap<Mapping, { keyColumns: string[]; timezone: string | undefined; map: RowMapper }>();
 
 function envelopeMessage(
   body: Pick<Envelope, 'op' | 'key' | 'before' | 'after'>,
@@ -120,6 +131,8 @@ function envelopeMessage(
   const { mapping } = route;
   const token = body.key === null ? '' : keyToken(Object.values(body.key) as JsonValue[]);
   const id = envelopeId(ctx.sourceName, source.position, source.table, token, body.op);
+  // entitySubject(prefix, source, entity, key), with the key token computed once.
+  const subject = body.key === null ? entitySubject(ctx.subjectPrefix, ctx.sourceName, mapping.entity, null) : `${ctx.subjectPrefix}.${ctx.sourceName}.${mapping.entity}.${token}`;
   const envelope: Envelope = {
     id,
     op: body.op,
@@ -133,7 +146,7 @@ function envelopeMessage(
   };
   return {
     message: {
-      subject: entitySubject(ctx.subjectPrefix, ctx.sourceName, mapping.entity, body.key),
+      subject,
       msgId: id,
       op: body.op,
       payload: encoder.encode(JSON.stringify(envelope)),

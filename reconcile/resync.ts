@@ -2,7 +2,7 @@
  * `review resync ID`: re-emits the CURRENT source rows of a report's keys as `r` envelopes,
  * and a `d` tombstone for each key the source no longer has, then marks the report resolved.
  *
- * Position: the WAL insert position read before the rows are read (index 0), as
+ * Position (PostgreSQL): the WAL insert position read before the rows are read (index 0), as
  * capture/postgres/resnapshot.ts argues: every commit these rows reflect is at or before it
  * (or after it but then also streamed, with a higher position and the same content), and
  * every commit they miss streams with a higher position. A consumer applying only newer
@@ -33,6 +33,14 @@ import { keyId } from './normalize.ts';
 import { resolved, type DiffReport, type Resolution } from './report.ts';
 import type { ReviewStore } from './review-store.ts';
 import { readRowsByKey } from './sides/postgres-rows.ts';
+import { readMysqlRowsByKey } from './sides/mysql-source.ts';
+import { loadTables as loadMysqlTables, resolveKeyColumns as resolveMysqlKeyColumns } from '../capture/mysql/catalog.ts';
+import { classifyMysqlError, connectMysql, describeServer as describeMysql } from '../capture/mysql/connection.ts';
+import { snapshotPosition } from '../capture/mysql/position.ts';
+import { readServerSettings } from '../capture/mysql/settings.ts';
+import { beginSnapshot } from '../capture/mysql/snapshot.ts';
+import { createLogger } from '../src/log.ts';
+import type { SourceColumn, SourceRow } from '../src/mapping/types.ts';
 
 export interface ResyncResult {
   report: DiffReport;
@@ -116,7 +124,7 @@ export async function resyncReport(
   const loaded = (await loadSources(config)).find((s) => s.config.name === report.source);
   if (!loaded) throw new HmsSyncError('CONFIG', `${config.file}: report ${id} is for source "${report.source}", which the config does not name`);
   const source = loaded.config;
-  if (source.kind !== 'postgres') throw new HmsSyncError('CONFIG', `resync supports postgres sources in this build, not ${source.kind}`);
+  if (source.kind !== 'postgres' && source.kind !== 'mysql') throw new HmsSyncError('CONFIG', `resync supports postgres and mysql sources in this build, not ${source.kind}`);
   const mapping = loaded.mappings.find((m) => m.table === report.table);
   if (!mapping) throw new HmsSyncError('CONFIG', `source ${source.name} has no mapping for table ${report.table}`);
   let offsets: KV | undefined;
@@ -137,27 +145,23 @@ export async function resyncReport(
     duplicateWindowMs: config.nats.duplicateWindowMs,
     replicas: config.nats.replicas,
   });
-  const where = describeServer(source.url);
-  const client = await connectClient(source.url);
+  const reader = source.kind === 'mysql' ? await openMysqlReader(source.url, mapping) : await openPostgresReader(source.url, mapping);
   const publisher = new JetStreamPublisher(nc, { maxInflight: config.nats.maxInflight, ackTimeoutMs: 5_000, maxSends: 12 });
   let rows = 0;
   let tombstones = 0;
   let deadLetters = 0;
   let position: string;
   try {
-    const table = (await loadTables(client, [mapping], where)).get(mapping.table)!;
-    const keyColumns = resolveKeyColumns(mapping, table);
+    const { keyColumns } = reader;
     const route = tableRoute(mapping, keyColumns);
-    const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
-    position = space.prefix + pgPosition(lsn, 0);
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    position = space.prefix + reader.position;
     const startedAt = new Date().toISOString();
 
     // Each listed key: its source key from the report, or (missing in source) the inverse
     // of its mapped key, so a row inserted since the run is re-emitted, not tombstoned.
     const wanted = report.diffs.map((diff, i) => ({ diff, sourceKey: report.sourceKeys[i] ?? invertKey(mapping, keyColumns, diff.key) }));
     const lookups = wanted.filter((w) => w.sourceKey !== undefined && w.sourceKey !== null).map((w) => w.sourceKey!);
-    const reads = lookups.length > 0 ? await readRowsByKey(client, table, keyColumns, lookups) : [];
+    const reads = lookups.length > 0 ? await reader.read(lookups) : [];
     const foundKeys = new Set(reads.map((r) => keyId(r.sourceKey)));
     const ctx = {
       sourceName: source.name,
@@ -197,10 +201,9 @@ export async function resyncReport(
       tombstones += 1;
     }
     await publisher.waitAcked(publisher.lastSequence, options.signal);
-    await client.query('COMMIT');
   } finally {
     await publisher.close();
-    await client.end().catch(() => undefined);
+    await reader.close();
   }
   const at = new Date().toISOString();
   const updated = await store.update(id, (current) =>
@@ -255,4 +258,68 @@ async function queuePollResync(
   };
   const updated = await store.update(report.id, (current) => resolved(current, resolution));
   return { report: updated, rows: keys.length, tombstones: 0, deadLetters: 0, queued: { key, keys: keys.length, skipped } };
+}
+
+/** Reads a table's rows by key inside one read-only snapshot, at a position every commit they miss sorts after. */
+interface KeyReader {
+  keyColumns: string[];
+  /** Bare position (no epoch prefix) of the rows read. */
+  position: string;
+  read(keys: readonly string[][]): Promise<Array<{ row: SourceRow; columns: ReadonlyMap<string, SourceColumn>; sourceKey: string[] }>>;
+  close(): Promise<void>;
+}
+
+async function openPostgresReader(url: string, mapping: Mapping): Promise<KeyReader> {
+  const where = describeServer(url);
+  const client = await connectClient(url);
+  try {
+    const table = (await loadTables(client, [mapping], where)).get(mapping.table)!;
+    const keyColumns = resolveKeyColumns(mapping, table);
+    const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return {
+      keyColumns,
+      position: pgPosition(lsn, 0),
+      read: (keys) => readRowsByKey(client, table, keyColumns, keys),
+      close: async () => {
+        await client.query('COMMIT').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * MySQL / MariaDB: the rows are read in a consistent-snapshot transaction whose binlog point
+ * is known (capture/mysql/snapshot.ts beginSnapshot), and carry that point with index 0,
+ * exactly like snapshot rows: every transaction they miss starts at or after the point.
+ */
+async function openMysqlReader(url: string, mapping: Mapping): Promise<KeyReader> {
+  const where = describeMysql(url);
+  const connection = await connectMysql(url, where);
+  try {
+    const settings = await readServerSettings(connection);
+    const table = (await loadMysqlTables(connection, [mapping], where)).get(mapping.table)!;
+    const keyColumns = resolveMysqlKeyColumns(mapping, table);
+    const point = await beginSnapshot(connection, settings.flavor, { needPoint: true, log: silentLogger(), where });
+    return {
+      keyColumns,
+      position: snapshotPosition(point!),
+      read: (keys) => readMysqlRowsByKey(connection, table, keyColumns, keys, where),
+      close: async () => {
+        await connection.query('COMMIT').catch(() => undefined);
+        await connection.end().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    await connection.end().catch(() => undefined);
+    throw classifyMysqlError(error, where);
+  }
+}
+
+function silentLogger() {
+  return createLogger('silent');
 }

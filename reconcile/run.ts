@@ -16,13 +16,17 @@ import { connectNats, payloadLimit } from '../src/nats/connection.ts';
 import { loadSources } from '../src/runtime/bridge.ts';
 import { currentPositionSpace } from '../src/runtime/position-space.ts';
 import { pollPosition } from '../capture/poll/position.ts';
-import { estimateRowCount } from '../capture/postgres/slot-lag.ts';
 import { ProgressMeter, type ProgressView } from '../src/metrics/progress.ts';
 import type { ReconcileProgress, ReconcileTableSummary } from '../src/metrics/reconcile-runs.ts';
 import { reconcileSides, type BisectOptions, type ReconcileOutcome } from './bisect.ts';
 import { buildReport, newReportId, type DiffCounts, type DiffReport } from './report.ts';
 import { ReviewStore, reviewBucketName } from './review-store.ts';
 import { PostgresSourceSide } from './sides/postgres-source.ts';
+import { MysqlSourceSide } from './sides/mysql-source.ts';
+import { MysqlTargetSide } from './sides/mysql-target.ts';
+import type { IndexedSide } from './indexed-side.ts';
+import { stateKey as mysqlStateKey, type MysqlState } from '../capture/mysql/index.ts';
+import type { BinlogPoint } from '../capture/mysql/position.ts';
 import { PostgresTargetSide } from './sides/postgres-target.ts';
 import { StreamTargetSide } from './sides/stream-target.ts';
 import type { BisectStats, ReconcileSide } from './types.ts';
@@ -61,13 +65,10 @@ export interface TableResult {
 export async function selectTables(config: Config, options: { source?: string; table?: string }): Promise<Array<{ source: SourceConfig; mappings: Mapping[] }>> {
   const sources = (await loadSources(config)).filter((s) => !options.source || s.config.name === options.source);
   if (sources.length === 0) throw new HmsSyncError('CONFIG', `${config.file}: no source named "${options.source}"`);
-  if (config.reconcile.target.kind === 'mysql') {
-    throw new HmsSyncError('CONFIG', `${config.file}: reconcile.target kind mysql is not built in this version (stream or postgres)`);
-  }
   const selected: Array<{ source: SourceConfig; mappings: Mapping[] }> = [];
   for (const { config: source, mappings: all } of sources) {
-    if (source.kind !== 'postgres') {
-      throw new HmsSyncError('CONFIG', `${config.file}: source ${source.name}: reconcile supports postgres sources in this build, not ${source.kind}`);
+    if (source.kind !== 'postgres' && source.kind !== 'mysql') {
+      throw new HmsSyncError('CONFIG', `${config.file}: source ${source.name}: reconcile supports postgres and mysql sources in this build, not ${source.kind}`);
     }
     const mappings = all.filter((m) => !options.table || m.table === options.table);
     if (mappings.length === 0) {
@@ -153,13 +154,16 @@ async function reconcileTable(
   // compared with. Read before the source is read, as the LSN is.
   const space = await currentPositionSpace(async (key) => (offsets ? (await offsets.get(key).catch(() => null))?.json() : undefined), source.name);
   const pollStartMs = space.method === 'poll' ? await pollRunStart(offsets, source.name, Date.now()) : 0;
-  const sourceSide = await PostgresSourceSide.open({
-    url: source.url,
-    mapping,
-    timezone: source.timezone,
-    chunkSize: Math.max(source.poll.chunkSize, 5000),
-    signal: options.signal,
-  });
+  const sourceSide: SourceSide =
+    source.kind === 'mysql'
+      ? await MysqlSourceSide.open({ url: source.url, mapping, timezone: source.timezone, log: options.log })
+      : await PostgresSourceSide.open({
+          url: source.url,
+          mapping,
+          timezone: source.timezone,
+          chunkSize: Math.max(source.poll.chunkSize, 5000),
+          signal: options.signal,
+        });
   const snapshotMs = Date.now();
   const startPosition = space.prefix + (space.method === 'poll' ? pollPosition(pollStartMs, 0, 0) : sourceSide.startPosition);
   const progress = await scanProgress(sourceSide, source.name, mapping.table, options.log, onTableProgress);
@@ -175,6 +179,11 @@ async function reconcileTable(
       const side = await PostgresTargetSide.open(targetConfig.url, mapping.entity, spec);
       closeTarget = () => side.close();
       target = side;
+    } else if (targetConfig.kind === 'mysql') {
+      const side = await MysqlTargetSide.open(targetConfig.url, mapping.entity, spec);
+      closeTarget = () => side.close();
+      target = await side.scan(options.signal);
+      targetScanned = side.scanned;
     } else {
       const side = await StreamTargetSide.open({
         nc,
@@ -188,11 +197,16 @@ async function reconcileTable(
       targetScanned = side.scanned;
       target = side.side();
     }
-    const probes: Array<() => Promise<string | undefined>> = [
-      async () => (offsets ? ((await offsets.get(stateKey(source.name)))?.json<PostgresState>()?.confirmedLsn ?? undefined) : undefined),
-      () => sourceSide.slotConfirmedLsn(source.slot),
-    ];
     const catchUpMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
+    const waitForLog = (): Promise<boolean> => {
+      if (sourceSide instanceof MysqlSourceSide) return waitForMysqlConfirmed(offsets, source.name, sourceSide.point, catchUpMs, options.signal);
+      const pgSide = sourceSide as PostgresSourceSide;
+      const probes: Array<() => Promise<string | undefined>> = [
+        async () => (offsets ? ((await offsets.get(stateKey(source.name)))?.json<PostgresState>()?.confirmedLsn ?? undefined) : undefined),
+        () => pgSide.slotConfirmedLsn(source.slot),
+      ];
+      return waitForConfirmed(pgSide.snapshotLsn, catchUpMs, probes, options.signal);
+    };
     progress.phase('compare');
     const outcome = await reconcileSides(index, target, spec, {
       ...options.bisect,
@@ -201,7 +215,7 @@ async function reconcileTable(
       waitForTarget:
         space.method === 'poll'
           ? () => waitForPollPasses(offsets, source.name, snapshotMs, source.poll.debounceMs, catchUpMs, options.signal)
-          : () => waitForConfirmed(sourceSide.snapshotLsn, catchUpMs, probes, options.signal),
+          : waitForLog,
     });
     const createdAt = new Date().toISOString();
     const report = buildReport({
@@ -247,17 +261,37 @@ async function reconcileTable(
  * of the table's row count, then the target and compare phases. The count is read in the
  * run's snapshot before the scan (the planner's estimate, or an exact count for a small table).
  */
+/** What a run needs of the source side, whatever the database (sides/postgres-source.ts, sides/mysql-source.ts). */
+interface SourceSide {
+  readonly spec: import('./types.ts').CompareSpec;
+  readonly keyColumns: string[];
+  readonly startPosition: string;
+  readonly scanned: number;
+  readonly unmappable: number;
+  scan(chunkSize: number, signal: AbortSignal): Promise<IndexedSide>;
+  estimateRows(): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+/** Waits until the bridge has confirmed the snapshot's binlog point (its offsets entry), or the deadline. */
+async function waitForMysqlConfirmed(offsets: KV | undefined, sourceName: string, point: BinlogPoint, deadlineMs: number, signal: AbortSignal): Promise<boolean> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const state = offsets ? await offsets.get(mysqlStateKey(sourceName)).then((e) => e?.json<MysqlState>()).catch(() => undefined) : undefined;
+    if (MysqlSourceSide.caughtUp(state, point)) return true;
+    if (Date.now() >= until) return false;
+    await sleep(Math.min(250, Math.max(1, until - Date.now())), undefined, { signal });
+  }
+}
+
 async function scanProgress(
-  side: PostgresSourceSide,
+  side: SourceSide,
   source: string,
   table: string,
   log: Logger,
   report: ((view: ProgressView) => void) | undefined,
 ): Promise<{ phase(name: string): void; stop(): void }> {
-  // Inside the run's transaction: a savepoint keeps a failed estimate from aborting it.
-  await side.client.query('SAVEPOINT hms_sync_estimate');
-  const total = await estimateRowCount(side.client, table).catch(() => undefined);
-  await side.client.query(total === undefined ? 'ROLLBACK TO SAVEPOINT hms_sync_estimate' : 'RELEASE SAVEPOINT hms_sync_estimate');
+  const total = await side.estimateRows();
   const meter = new ProgressMeter({ task: 'reconcile', source, table, total, phase: 'source', log });
   const tick = (phase?: string): void => {
     meter.update(side.scanned, phase);

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { loadTables, resolveKeyColumns, type PgTable } from '../../capture/postgres/catalog.ts';
 import { classifyPgError, connectClient, describeServer } from '../../capture/postgres/connection.ts';
 import { snapshotTable } from '../../capture/postgres/snapshot.ts';
+import { estimateRowCount } from '../../capture/postgres/slot-lag.ts';
 import { pgPosition } from '../../src/envelope/envelope.ts';
 import { mapRow } from '../../src/mapping/index.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
@@ -115,6 +116,15 @@ export class PostgresSourceSide {
       if (mapped.ok) rows.push({ values: mapped.after, sourceKey: read.sourceKey });
     }
     return rows;
+  }
+
+  /** The planner's row estimate (for progress), inside the run's transaction. */
+  async estimateRows(): Promise<number | undefined> {
+    // A savepoint keeps a failed estimate from aborting the run's snapshot transaction.
+    await this.client.query('SAVEPOINT hms_sync_estimate');
+    const total = await estimateRowCount(this.client, this.mapping.table).catch(() => undefined);
+    await this.client.query(total === undefined ? 'ROLLBACK TO SAVEPOINT hms_sync_estimate' : 'RELEASE SAVEPOINT hms_sync_estimate');
+    return total;
   }
 
   /** The replication slot's confirmed position, where this account may see it. */

@@ -5,7 +5,9 @@ import { HmsSyncError } from '../../src/errors.ts';
 import type { CaptureSource } from '../../src/ports.ts';
 import type { CaptureContext } from '../../src/runtime/sources.ts';
 import type { PollDialect } from './dialect.ts';
+import { mssqlDialect } from './dialects/mssql.ts';
 import { mysqlDialect } from './dialects/mysql.ts';
+import { oracleDialect } from './dialects/oracle.ts';
 import { postgresDialect } from './dialects/postgres.ts';
 import { sqliteDialect } from './dialects/sqlite.ts';
 import type { PollCheckpoint } from './engine.ts';
@@ -17,14 +19,26 @@ export type { PollConnection, PollDialect, PollSql, TableCatalog } from './diale
 export { postgresDialect } from './dialects/postgres.ts';
 export { mysqlDialect } from './dialects/mysql.ts';
 export { sqliteDialect } from './dialects/sqlite.ts';
+export { oracleDialect } from './dialects/oracle.ts';
+export { mssqlDialect } from './dialects/mssql.ts';
 export { postgresFastSql, postgresSql } from './sql/postgres.ts';
 export { mysqlSql } from './sql/mysql.ts';
 export { sqliteSql } from './sql/sqlite.ts';
 export { oracleSql } from './sql/oracle.ts';
 export { mssqlSql } from './sql/mssql.ts';
 export { pollPosition, parsePollPosition } from './position.ts';
+export {
+  KvResyncQueue,
+  queueResync,
+  resyncRequestKey,
+  resyncRequestPrefix,
+  type PendingRequest,
+  type ResyncQueue,
+  type ResyncRequest,
+} from './resync-requests.ts';
+export { PollStateStore } from './state.ts';
 
-/** The polling dialect for a source (SQL for Oracle and SQL Server exists; their drivers do not yet). */
+/** The polling dialect for a source. */
 export function pollDialectFor(source: CaptureContext['source']): PollDialect {
   switch (source.kind) {
     case 'postgres':
@@ -33,6 +47,10 @@ export function pollDialectFor(source: CaptureContext['source']): PollDialect {
       return mysqlDialect(source.url);
     case 'sqlite':
       return sqliteDialect(source.path ?? source.url);
+    case 'oracle':
+      return oracleDialect(source.url);
+    case 'mssql':
+      return mssqlDialect(source.url);
     default:
       throw new HmsSyncError(
         'CONFIG',
@@ -54,6 +72,8 @@ export function createPollSource(ctx: CaptureContext, extra: Partial<PollSourceO
     intervalMs: source.poll.intervalMs,
     debounceMs: source.poll.debounceMs,
     chunkSize: source.poll.chunkSize,
+    ...(source.poll.concurrency !== undefined ? { concurrency: source.poll.concurrency } : {}),
+    ...(source.poll.statementTimeoutMs !== undefined ? { statementTimeoutMs: source.poll.statementTimeoutMs } : {}),
     ...extra,
   });
 }

@@ -4,6 +4,8 @@ import { connectNats } from '../nats/connection.ts';
 import { loadSources } from '../runtime/bridge.ts';
 import { CAPTURE_KINDS, chooseCaptureMethod } from '../runtime/sources.ts';
 
+const LOG_METHOD_NAMES: Record<string, string> = { postgres: 'pgoutput', mysql: 'row binlog', oracle: 'LogMiner', mssql: 'CDC change tables' };
+
 /** Prints one report per source and for NATS; exit 0 when every source gets the capture it asks for. */
 export async function doctorCommand(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
@@ -34,7 +36,7 @@ export async function doctorCommand(configFile: string): Promise<number> {
       out(`source ${source.name}: FAIL ${errorMessage(error)}`);
       continue;
     }
-    const how = choice.method === 'log' ? (source.kind === 'mysql' ? 'log (row binlog)' : 'log (pgoutput)') : 'poll (hash-diff)';
+    const how = choice.method === 'log' ? `log (${LOG_METHOD_NAMES[source.kind] ?? 'pgoutput'})` : 'poll (hash-diff)';
     out(`source ${source.name} (${choice.where}): capture method ${how}: ${choice.reason}`);
     for (const line of choice.lines) out(`  ${line}`);
     if (choice.sql.length > 0) {

@@ -174,3 +174,124 @@ export async function startMysqlContainer(options: MariadbOptions = {}): Promise
     [Symbol.asyncDispose]: () => lifecycle.dispose(),
   };
 }
+
+/** Oracle Database Free (gvenzl/oracle-free) in a container: SYSTEM's password, statements as SYSTEM. */
+export interface OracleServer extends AsyncDisposable {
+  readonly backend: 'container';
+  readonly host: string;
+  readonly port: number;
+  readonly systemPassword: string;
+  /** oracle://user:pw@host:port/<service> (default FREEPDB1, the pluggable database). */
+  url(user: string, password: string, service?: string): string;
+  /** Runs statements as SYSTEM on `service` (FREE is the CDB root); returns the last one's rows. */
+  execute<T = unknown[]>(statements: string | string[], binds?: unknown[], service?: string): Promise<T[]>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function startOracleContainer(): Promise<OracleServer> {
+  const { GenericContainer, Wait } = await testcontainers();
+  const { default: oracledb } = await import('oracledb');
+  const password = `Pw${randomBytes(9).toString('hex')}`;
+  const hostPort = await freePort();
+  const container = await new GenericContainer('gvenzl/oracle-free:23-slim-faststart')
+    .withEnvironment({ ORACLE_PASSWORD: password })
+    .withExposedPorts({ container: 1521, host: hostPort })
+    .withWaitStrategy(Wait.forLogMessage(/DATABASE IS READY TO USE!/))
+    .withStartupTimeout(300_000)
+    .start();
+  const host = container.getHost();
+  const execute = async <T>(statements: string | string[], binds: unknown[] = [], service = 'FREEPDB1'): Promise<T[]> => {
+    const connection = await oracledb.getConnection({ user: 'SYSTEM', password, connectString: `${host}:${hostPort}/${service}` });
+    try {
+      let rows: T[] = [];
+      const list = Array.isArray(statements) ? statements : [statements];
+      for (const [i, statement] of list.entries()) {
+        const result = await connection.execute<T>(statement, i === list.length - 1 ? binds : [], { autoCommit: true });
+        rows = result.rows ?? [];
+      }
+      return rows;
+    } finally {
+      await connection.close();
+    }
+  };
+  const ready = () => execute('SELECT 1 FROM DUAL').then(() => true, () => false);
+  const lifecycle = new ContainerLifecycle(container, ready, `Oracle container on ${host}:${hostPort}`);
+  await waitFor(ready, { what: `Oracle container on ${host}:${hostPort}`, timeoutMs: 120_000, intervalMs: 500 });
+  return {
+    backend: 'container',
+    host,
+    port: hostPort,
+    systemPassword: password,
+    url: (user, pw, service = 'FREEPDB1') => `oracle://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@${host}:${hostPort}/${service}`,
+    execute,
+    stop: () => lifecycle.stop(),
+    start: () => lifecycle.start(),
+    kill: () => lifecycle.kill(),
+    [Symbol.asyncDispose]: () => lifecycle.dispose(),
+  };
+}
+
+/** SQL Server 2022 Developer (mcr.microsoft.com/mssql/server) with SQL Server Agent, which runs the CDC capture job. */
+export interface MssqlServer extends AsyncDisposable {
+  readonly backend: 'container';
+  readonly host: string;
+  readonly port: number;
+  readonly saPassword: string;
+  /** mssql://user:pw@host:port/<db>?trustServerCertificate=true */
+  url(user: string, password: string, database: string): string;
+  /** Runs a batch as sa in `database` (default master); returns its first recordset. */
+  query<T = Record<string, unknown>>(batch: string, database?: string): Promise<T[]>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function startMssqlContainer(): Promise<MssqlServer> {
+  const { GenericContainer, Wait } = await testcontainers();
+  const { default: sql } = await import('mssql');
+  // The server's password policy wants upper and lower case letters and digits.
+  const password = `Pw1-${randomBytes(9).toString('hex')}`;
+  const hostPort = await freePort();
+  const container = await new GenericContainer('mcr.microsoft.com/mssql/server:2022-latest')
+    .withEnvironment({ ACCEPT_EULA: 'Y', MSSQL_SA_PASSWORD: password, MSSQL_PID: 'Developer', MSSQL_AGENT_ENABLED: 'true' })
+    .withExposedPorts({ container: 1433, host: hostPort })
+    .withWaitStrategy(Wait.forLogMessage(/SQL Server is now ready for client connections/))
+    .withStartupTimeout(300_000)
+    .start();
+  const host = container.getHost();
+  const query = async <T>(batch: string, database = 'master'): Promise<T[]> => {
+    const pool = new sql.ConnectionPool({
+      server: host,
+      port: hostPort,
+      user: 'sa',
+      password,
+      database,
+      options: { encrypt: true, trustServerCertificate: true },
+      pool: { max: 1 },
+    });
+    try {
+      await pool.connect();
+      const result = await pool.request().batch<T>(batch);
+      return result.recordset ?? [];
+    } finally {
+      await pool.close();
+    }
+  };
+  const ready = () => query('SELECT 1 AS x').then(() => true, () => false);
+  const lifecycle = new ContainerLifecycle(container, ready, `SQL Server container on ${host}:${hostPort}`);
+  await waitFor(ready, { what: `SQL Server container on ${host}:${hostPort}`, timeoutMs: 120_000, intervalMs: 500 });
+  return {
+    backend: 'container',
+    host,
+    port: hostPort,
+    saPassword: password,
+    url: (user, pw, database) => `mssql://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@${host}:${hostPort}/${database}?trustServerCertificate=true`,
+    query,
+    stop: () => lifecycle.stop(),
+    start: () => lifecycle.start(),
+    kill: () => lifecycle.kill(),
+    [Symbol.asyncDispose]: () => lifecycle.dispose(),
+  };
+}

@@ -1,7 +1,9 @@
 /**
- * SQL Server (SQL only; the driver comes with the SQL Server capture issue). Row text: each
- * column as a quoted literal or the bare word NULL (CONVERT style 126 for dates: ISO 8601,
- * style 2 for binary: hex), joined with ','. Row hash: the first 8 bytes of HASHBYTES('MD5', …)
+ * SQL Server (driver: capture/poll/dialects/mssql.ts). Row text: each column as a quoted
+ * literal or the bare word NULL (CONVERT style 126 for dates: ISO 8601, style 2 for binary:
+ * hex, style 3 for float: 17 digits, style 2 for money: 4 decimals), joined with ','. Values
+ * read back (c0…, w, m) go through CONVERT to text where tedious would lose digits (DECIMAL as a
+ * JS number, DATETIME2 as a JS Date cut to milliseconds): see readAs(). Row hash: the first 8 bytes of HASHBYTES('MD5', …)
  * as a BIGINT, summed as DECIMAL(38,0) so the sum cannot overflow. Not CHECKSUM_AGG: it is 32
  * bits and XOR-like, so two equal changes cancel out. Key comparisons are spelled out (no
  * row values); limits are OFFSET … FETCH.
@@ -11,8 +13,35 @@ import { buildSql, quoteWith, type SqlFlavor } from './builder.ts';
 
 const ident = quoteWith('[', ']');
 
+function baseType(column: PollColumn): string {
+  return column.nativeType.replace(/\(.*$/, '').trim().toLowerCase();
+}
+
+/** The expression a value is read back as, where the driver would lose digits; undefined: as is. */
+export function readAs(column: PollColumn, expression: string): string | undefined {
+  const t = baseType(column);
+  if (t === 'money' || t === 'smallmoney') return `CONVERT(VARCHAR(30), ${expression}, 2)`;
+  switch (column.kind) {
+    case 'decimal':
+      return `CONVERT(VARCHAR(50), ${expression})`;
+    case 'date':
+      return `CONVERT(VARCHAR(10), ${expression}, 23)`;
+    case 'time':
+      return `CONVERT(VARCHAR(16), ${expression})`;
+    case 'timestamp':
+    case 'timestamptz':
+      return `CONVERT(VARCHAR(34), ${expression}, 121)`;
+    default:
+      return undefined;
+  }
+}
+
 function asText(column: PollColumn): string {
   const c = ident(column.name);
+  const t = baseType(column);
+  if (column.kind === 'float') return `CONVERT(NVARCHAR(MAX), ${c}, 3)`;
+  if (t === 'money' || t === 'smallmoney') return `CONVERT(NVARCHAR(MAX), ${c}, 2)`;
+  if (t === 'image') return `CONVERT(NVARCHAR(MAX), CONVERT(VARCHAR(MAX), CONVERT(VARBINARY(MAX), ${c}), 2))`;
   switch (column.kind) {
     case 'date':
     case 'time':
@@ -30,6 +59,7 @@ export const mssqlFlavor: SqlFlavor = {
   dialect: 'mssql',
   ident,
   placeholder: (n) => `@p${n}`,
+  selectColumn: (column) => readAs(column, ident(column.name)) ?? ident(column.name),
   rowHash: (columns) => {
     const parts = columns.map((c) => `COALESCE(N'''' + REPLACE(${asText(c)}, N'''', N'''''') + N'''', N'NULL')`);
     // CONCAT takes at least two arguments.
@@ -40,7 +70,10 @@ export const mssqlFlavor: SqlFlavor = {
   countRows: () => 'COUNT_BIG(*)',
   rowValues: false,
   orderAndLimit: (orderBy, limit) => `ORDER BY ${orderBy}${limit === undefined ? '' : ` OFFSET 0 ROWS FETCH NEXT ${limit} ROWS ONLY`}`,
-  maxOf: (c) => asText(c).replace(ident(c.name), `MAX(${ident(c.name)})`),
+  // The hint's largest value in the same text as its `w` column (rowversion: hex digits).
+  maxOf: (c) =>
+    readAs(c, `MAX(${ident(c.name)})`) ??
+    (c.kind === 'bytes' ? `CONVERT(VARCHAR(MAX), MAX(${ident(c.name)}), 2)` : `CONVERT(NVARCHAR(MAX), MAX(${ident(c.name)}))`),
 };
 
 export const mssqlSql = buildSql(mssqlFlavor);

@@ -1,19 +1,35 @@
 /**
- * Oracle (SQL only; the driver comes with the Oracle capture issue). Row text: each column as
- * a quoted literal or the bare word NULL, joined with ','; dates and timestamps through an
- * explicit format so NLS settings do not matter. Row hash: the first 64 bits of
+ * Oracle (driver: capture/poll/dialects/oracle.ts). Row text: each column as a quoted literal
+ * or the bare word NULL, joined with ','; dates and timestamps through an explicit format (the
+ * type's own fraction digits) so NLS settings do not matter. A LOB column (CLOB, NCLOB, BLOB)
+ * enters the row text as its length and the MD5 of its first 2000 characters (1000 bytes of a
+ * BLOB): TO_CHAR of a longer LOB fails, and STANDARD_HASH takes no LOB. A change past that
+ * prefix that keeps the length is not seen by the checksum (reconciliation finds it). Row hash: the first 64 bits of
  * STANDARD_HASH(…, 'MD5') (12c+) as an unsigned NUMBER, summed exactly (NUMBER keeps 38
  * digits). ORA_HASH would do with 32 bits only. The row text is a VARCHAR2: rows wider than
  * 4000 bytes (32767 with MAX_STRING_SIZE=EXTENDED) need a narrower mapping.
  * Oracle has no row-value `>`, so key comparisons are spelled out.
  */
 import type { PollColumn } from '../types.ts';
+import { temporalFormat } from '../../oracle/values.ts';
 import { buildSql, quoteWith, type SqlFlavor } from './builder.ts';
 
 const ident = quoteWith('"', '"');
 
+function lob(column: PollColumn): 'text' | 'bytes' | undefined {
+  const t = column.nativeType.toUpperCase();
+  if (t === 'CLOB' || t === 'NCLOB') return 'text';
+  if (t === 'BLOB') return 'bytes';
+  return undefined;
+}
+
 function asText(column: PollColumn): string {
   const c = ident(column.name);
+  const large = lob(column);
+  if (large === 'text') return `DBMS_LOB.GETLENGTH(${c}) || ':' || RAWTOHEX(STANDARD_HASH(TO_CHAR(DBMS_LOB.SUBSTR(${c}, 2000, 1)), 'MD5'))`;
+  if (large === 'bytes') return `DBMS_LOB.GETLENGTH(${c}) || ':' || RAWTOHEX(STANDARD_HASH(DBMS_LOB.SUBSTR(${c}, 1000, 1), 'MD5'))`;
+  const format = temporalFormat(column.nativeType);
+  if (format && (column.kind === 'timestamp' || column.kind === 'timestamptz')) return `TO_CHAR(${c}, '${format}')`;
   switch (column.kind) {
     case 'date':
       return `TO_CHAR(${c}, 'YYYY-MM-DD')`;

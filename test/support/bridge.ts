@@ -119,7 +119,7 @@ export interface BridgeConfigOptions {
   natsUrl: string;
   /** Unique per test: stream, prefix and buckets are derived from it. */
   id: string;
-  source: { name: string; url: string; extra?: string; /** Default postgres. */ kind?: 'postgres' | 'mysql' };
+  source: { name: string; url: string; extra?: string; /** Default postgres. */ kind?: 'postgres' | 'mysql' | 'oracle' | 'mssql' };
   mappings: Record<string, string>;
   /** Top-level YAML appended to the config (e.g. `http:` or `subscribers:` blocks), unindented. */
   top?: string;

@@ -50,5 +50,5 @@ export async function legacyMssql(): Promise<LegacyMssql> {
 
 export function writeMssqlBridgeFiles(ws: Workspace, options: Omit<BridgeConfigOptions, 'source'> & { source: { name: string; url: string; extra?: string } }): BridgeSetup {
   // The shared helper writes `kind:` as given; its type lists postgres and mysql only.
-  return writeBridgeFiles(ws, { ...options, source: { ...options.source, url: `"${options.source.url}"`, kind: 'mssql' as unknown as 'postgres' } });
+  return writeBridgeFiles(ws, { ...options, source: { ...options.source, url: `"${options.source.url}"`, kind: 'mssql' } });
 }

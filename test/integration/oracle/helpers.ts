@@ -59,5 +59,5 @@ export async function legacyOracle(): Promise<LegacyOracle> {
 /** writeBridgeFiles for a source of another kind than the shared helper's type names. */
 export function writeOracleBridgeFiles(ws: Workspace, options: Omit<BridgeConfigOptions, 'source'> & { source: { name: string; url: string; extra?: string } }): BridgeSetup {
   // The shared helper writes `kind:` as given; its type lists postgres and mysql only.
-  return writeBridgeFiles(ws, { ...options, source: { ...options.source, kind: 'oracle' as unknown as 'postgres' } });
+  return writeBridgeFiles(ws, { ...options, source: { ...options.source, kind: 'oracle' } });
 }

@@ -1,4 +1,6 @@
 import type { Logger } from '../src/log.ts';
+import { captureObserver } from '../src/metrics/observer.ts';
+import { ProgressMeter, type ProgressView } from '../src/metrics/progress.ts';
 import type { ChangeBatch, RawChange, SnapshotProgress } from '../src/ports.ts';
 
 export interface SnapshotChunk<Key> {
@@ -13,6 +15,10 @@ export interface SnapshotChunk<Key> {
  * continuing a table after its recorded last key. Every chunk is yielded with the progress
  * up to it as the checkpoint, so what the pipeline confirms is exactly what JetStream holds;
  * a last, empty batch marks the snapshot done.
+ *
+ * Progress (rows read of the table's estimated rows, rate, ETA) is logged as `event:
+ * 'progress'` lines every few seconds and handed to `onProgress` and to the attempt's capture
+ * observer (src/metrics/observer.ts), which shows it in /api/sources.
  */
 export async function* snapshotWithProgress<Point, Key, C>(options: {
   tables: Iterable<string>;
@@ -21,14 +27,29 @@ export async function* snapshotWithProgress<Point, Key, C>(options: {
   checkpoint: (progress: SnapshotProgress<Point, Key>) => C;
   log: Logger;
   signal: AbortSignal;
+  /** Rows a table holds (an estimate is fine); default: the capture observer's estimate. */
+  estimateRows?: (table: string) => Promise<number | undefined>;
+  onProgress?: (view: ProgressView | undefined) => void;
 }): AsyncGenerator<ChangeBatch<C>> {
   let { progress } = options;
+  const observer = captureObserver();
+  const estimateRows = options.estimateRows ?? observer?.estimateRows;
+  const report = (view: ProgressView | undefined): void => {
+    options.onProgress?.(view);
+    observer?.snapshotProgress?.(view);
+  };
+  const sourceName = String((options.log.bindings?.() as { source?: unknown } | undefined)?.source ?? '');
   for (const name of [...options.tables].sort()) {
     const recorded = progress.tables[name];
     if (recorded?.done) continue;
     let rows = 0;
+    const total = estimateRows ? await estimateRows(name).catch(() => undefined) : undefined;
+    const meter = new ProgressMeter({ task: 'snapshot', source: sourceName, table: name, total, log: options.log });
+    report(meter.view());
     for await (const chunk of options.readTable(name, recorded?.lastKey)) {
       rows += chunk.changes.length;
+      meter.update(rows);
+      report(meter.view());
       progress = {
         ...progress,
         tables: { ...progress.tables, [name]: chunk.done ? { done: true } : { done: false, lastKey: chunk.lastKey } },
@@ -36,7 +57,9 @@ export async function* snapshotWithProgress<Point, Key, C>(options: {
       yield { changes: chunk.changes, checkpoint: options.checkpoint(progress) };
       if (options.signal.aborted) return;
     }
+    meter.finish();
     options.log.info({ table: name, rows }, `snapshot of ${name} read`);
   }
+  report(undefined);
   yield { changes: [], checkpoint: options.checkpoint({ ...progress, status: 'done' }) };
 }

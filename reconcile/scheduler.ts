@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '../src/config/index.ts';
 import { errorMessage } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
+import type { ReconcileRunRecorder, ReconcileRuns } from '../src/metrics/reconcile-runs.ts';
 import { connectConfigNats, runReconcile, type TableResult } from './run.ts';
 
 export interface ReconcileSchedulerOptions {
@@ -16,6 +17,8 @@ export interface ReconcileSchedulerOptions {
   run?: (signal: AbortSignal) => Promise<unknown>;
   /** Overrides config.reconcile.schedule (tests). */
   schedule?: string;
+  /** Where runs and their progress are recorded (GET /api/reconcile). */
+  runs?: ReconcileRuns;
 }
 
 export class ReconcileScheduler {
@@ -59,18 +62,21 @@ export class ReconcileScheduler {
   }
 
   /** Runs now unless a run is going (then resolves with undefined). */
-  async runOnce(): Promise<unknown> {
+  async runOnce(trigger: 'schedule' | 'manual' = 'schedule'): Promise<unknown> {
     if (this.current) return undefined;
     const { log } = this.options;
     this.counts.started += 1;
-    const run = (this.options.run ?? ((signal) => this.defaultRun(signal)))(this.controller.signal);
+    const recorder = this.options.runs?.start(trigger);
+    const run = (this.options.run ?? ((signal) => this.defaultRun(signal, recorder)))(this.controller.signal);
     this.current = run;
     try {
       const result = await run;
       this.counts.finished += 1;
+      recorder?.finish();
       return result;
     } catch (error) {
       this.counts.failed += 1;
+      recorder?.fail(errorMessage(error));
       log.error({ err: errorMessage(error) }, `reconcile failed: ${errorMessage(error)}`);
       return undefined;
     } finally {
@@ -78,10 +84,15 @@ export class ReconcileScheduler {
     }
   }
 
-  private async defaultRun(signal: AbortSignal): Promise<TableResult[]> {
+  /** Whether a run is going now. */
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  private async defaultRun(signal: AbortSignal, recorder?: ReconcileRunRecorder): Promise<TableResult[]> {
     const nc = await connectConfigNats(this.options.config);
     try {
-      return await runReconcile(this.options.config, nc, { log: this.options.log, signal });
+      return await runReconcile(this.options.config, nc, { log: this.options.log, signal, ...(recorder ? { onProgress: recorder.progress } : {}) });
     } finally {
       await nc.drain().catch(() => undefined);
     }

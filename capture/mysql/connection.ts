@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { HmsSyncError, errorMessage } from '../../src/errors.ts';
 
@@ -8,18 +9,57 @@ export interface MysqlTarget {
   password: string;
   /** The database of the url path, if any (mapped tables name their own). */
   database?: string;
+  /** TLS from the url query (`ssl-mode`, `ssl-ca`); absent: no TLS. */
+  ssl?: { ca?: string; rejectUnauthorized: boolean; checkServerIdentity?: () => undefined };
+}
+
+const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+
+/**
+ * The url query's TLS settings, named as the mysql client names them: `ssl-mode` (DISABLED,
+ * PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY) and `ssl-ca` (a PEM file). REQUIRED encrypts
+ * without checking the certificate (as the mysql client does) unless `ssl-ca` is given;
+ * PREFERRED is taken as no TLS, since mysql2 cannot fall back.
+ */
+export function mysqlSsl(u: URL): MysqlTarget['ssl'] {
+  const mode = (u.searchParams.get('ssl-mode') ?? u.searchParams.get('sslmode') ?? '').toUpperCase().replace('-', '_');
+  const caFile = u.searchParams.get('ssl-ca') ?? u.searchParams.get('sslrootcert') ?? undefined;
+  if (mode === '' && caFile === undefined) return undefined;
+  if (mode !== '' && !(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new HmsSyncError('CONFIG', `mysql url: ssl-mode "${mode}" is not one of ${SSL_MODES.join(', ')}`);
+  }
+  if (mode === 'DISABLED' || mode === 'PREFERRED') return undefined;
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (error) {
+      throw new HmsSyncError('CONFIG', `mysql url: cannot read ssl-ca ${caFile} (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
+    }
+  }
+  if ((mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY') && ca === undefined) {
+    throw new HmsSyncError('CONFIG', `mysql url: ssl-mode ${mode} needs ssl-ca (the CA file to check the server against)`);
+  }
+  const verify = ca !== undefined;
+  return {
+    ...(ca !== undefined && { ca }),
+    rejectUnauthorized: verify,
+    ...(verify && mode !== 'VERIFY_IDENTITY' && { checkServerIdentity: () => undefined }),
+  };
 }
 
 /** mysql://user:pass@host:port/db or mariadb://… -> connection settings. */
 export function parseMysqlUrl(url: string): MysqlTarget {
   const u = new URL(url);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const ssl = mysqlSsl(u);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     ...(database ? { database } : {}),
+    ...(ssl !== undefined && { ssl }),
   };
 }
 
@@ -48,6 +88,7 @@ export async function connectMysql(url: string, where: string): Promise<mysql.Co
       port: target.port,
       user: target.user,
       password: target.password,
+      ...(target.ssl !== undefined && { ssl: target.ssl }),
       charset: 'utf8mb4',
       connectTimeout: 10_000,
       supportBigNumbers: true,

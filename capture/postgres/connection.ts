@@ -18,9 +18,29 @@ export function describeServer(url: string): string {
   }
 }
 
+/**
+ * `sslmode` in the url means what it means to libpq (and to a DBA): `require` encrypts without
+ * checking the certificate unless `sslrootcert` is given, `verify-ca` checks the CA,
+ * `verify-full` the CA and the host name. Plain node-postgres would check everything for any
+ * sslmode; its `uselibpqcompat` switch gives libpq's meaning, for the query connections and the
+ * replication connection alike (both read this connection string).
+ */
+export function libpqCompatibleUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.searchParams.has('sslmode') && !u.searchParams.has('uselibpqcompat')) {
+      u.searchParams.set('uselibpqcompat', 'true');
+      return u.toString();
+    }
+  } catch {
+    // not a URL: pg reports it
+  }
+  return url;
+}
+
 export function clientConfig(url: string, extra: Partial<pg.ClientConfig> = {}): pg.ClientConfig {
   return {
-    connectionString: url,
+    connectionString: libpqCompatibleUrl(url),
     options: SESSION_OPTIONS,
     application_name: 'hms-sync',
     connectionTimeoutMillis: 10_000,
@@ -31,7 +51,13 @@ export function clientConfig(url: string, extra: Partial<pg.ClientConfig> = {}):
 }
 
 export async function connectClient(url: string, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(url, extra));
+  let client: pg.Client;
+  try {
+    client = new pg.Client(clientConfig(url, extra));
+  } catch (error) {
+    // The connection string is parsed here: an unreadable sslrootcert, verify-ca without one.
+    throw new HmsSyncError('SOURCE_STATE', `${describeServer(url)}: ${tlsSettingProblem(error)}`, { cause: error, retryable: false });
+  }
   // An idle client whose server goes away emits 'error'; without a listener that crashes the
   // process. The next query on it fails and the attempt restarts.
   client.on('error', () => undefined);
@@ -42,6 +68,13 @@ export async function connectClient(url: string, extra: Partial<pg.ClientConfig>
     throw classifyPgError(error, describeServer(url));
   }
   return client;
+}
+
+function tlsSettingProblem(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { path?: string };
+  if (e.code === 'ENOENT' || e.code === 'EACCES') return `cannot read ${e.path ?? 'a TLS file'} named in the url (sslrootcert / sslcert / sslkey): ${e.code}`;
+  if (/sslmode=verify-ca requires/i.test(errorMessage(error))) return 'sslmode=verify-ca needs sslrootcert (the CA file to check the server against)';
+  return errorMessage(error);
 }
 
 /** Turns a driver error into an HmsSyncError that names the server and says if a retry helps. */
@@ -75,6 +108,12 @@ export function classifyPgError(error: unknown, where: string): HmsSyncError {
     case '55006':
       return new HmsSyncError('SOURCE_STATE', `${where}: ${message} (another process still holds it)`, { cause: error, retryable: true });
     default:
+      if (/self[- ]signed|unable to verify|certificate|does not support SSL|ERR_TLS|Hostname\/IP does not match/i.test(message)) {
+        return new HmsSyncError('SOURCE_AUTH', `${where}: TLS: ${message}; check sslmode and sslrootcert in the source url`, {
+          cause: error,
+          retryable: true,
+        });
+      }
       if (/Connection terminated|connection timeout|timeout expired/i.test(message)) {
         return new HmsSyncError('SOURCE_UNREACHABLE', `${where}: ${message}`, { cause: error, retryable: true });
       }

@@ -7,10 +7,16 @@ import { createLogger } from '../log.ts';
 import { lintMappings } from '../mapping/index.ts';
 import { startBridge } from '../runtime/bridge.ts';
 import { sourceRoutes, startHttpServer, type HttpServerHandle } from '../http/index.ts';
+import { consoleRoutes, deadLetterRoutes, metricsRoutes, reconcileRoutes, reviewRoutes } from '../http/index.ts';
+import { ReconcileRuns } from '../metrics/index.ts';
 import { redactSecrets } from '../util/secrets.ts';
+import { startSubscribers, subscriberRoutes, type SubscriberManager } from '../subscribers/index.ts';
 import { scaffoldCommand } from './scaffold.ts';
 import { doctorCommand } from './doctor.ts';
 import { snapshotCommand } from './snapshot.ts';
+import { pauseCommand, type PauseOptions } from './pause.ts';
+import { controlRoutes } from '../http/routes/control.ts';
+import { webhookRoutes } from '../webhook/index.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { reviewListCommand, reviewResolveCommand, reviewResyncCommand, reviewShowCommand, type ReviewOptions } from './review.ts';
 
@@ -38,6 +44,23 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { config: string }) => {
       exitCode = await doctorCommand(opts.config);
     });
+
+  for (const action of ['pause', 'resume'] as const) {
+    program
+      .command(action)
+      .description(
+        action === 'pause'
+          ? "pause a source, or one table of it (log capture keeps the table's changes for resume; polling skips it)"
+          : 'resume a source (and its paused tables), or one table of it',
+      )
+      .requiredOption('-c, --config <file>', 'config file')
+      .requiredOption('--source <name>', 'source name')
+      .option('--table <schema.table>', 'only this table')
+      .option('--by <name>', 'who asks for it (default: the OS user)')
+      .action(async (opts: PauseOptions) => {
+        exitCode = await pauseCommand(action, opts);
+      });
+  }
 
   program
     .command('snapshot')
@@ -151,25 +174,41 @@ async function runCommand(configFile: string): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const scheduler = new ReconcileScheduler({ config, log });
+  const reconcileRuns = new ReconcileRuns();
+  const scheduler = new ReconcileScheduler({ config, log, runs: reconcileRuns });
   try {
     scheduler.start();
   } catch (error) {
     throw new HmsSyncError('CONFIG', `${config.file}: reconcile.schedule: ${errorMessage(error)}`);
   }
   let http: HttpServerHandle | undefined;
+  let subscribers: SubscriberManager | undefined;
   try {
     const handle = await startBridge(config, log, controller.signal);
+    subscribers = await startSubscribers(handle.nc, config, log);
     if (config.http !== undefined) {
       // Route modules of the HTTP API and console; each owns its paths (DESIGN.md "HTTP").
-      http = await startHttpServer(config.http, log, [sourceRoutes(handle)]);
+      http = await startHttpServer(config.http, log, [
+        sourceRoutes(handle),
+        subscriberRoutes(subscribers),
+        controlRoutes(handle),
+        await webhookRoutes(handle),
+        metricsRoutes(),
+        reviewRoutes({ config, nc: handle.nc, log, signal: controller.signal }),
+        reconcileRoutes({ runs: reconcileRuns, scheduler }),
+        deadLetterRoutes({ nc: handle.nc, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix }),
+        consoleRoutes(),
+      ]);
     }
     await handle.done;
     await http?.close().catch(() => undefined);
+    // Deliveries in flight finish before the connection drains.
+    await subscribers.stop();
     await handle.nc.drain().catch(() => undefined);
     for (const [source, c] of handle.counters) log.info({ source, ...c }, 'stopped');
   } finally {
     await http?.close().catch(() => undefined);
+    await subscribers?.stop().catch(() => undefined);
     await scheduler.stop();
   }
   return 0;

@@ -16,7 +16,7 @@ export {
   requirePostgresBinDir,
   type ServerKind,
 } from './binaries.ts';
-export { natsReady, startNatsProcess, type NatsProcessServer } from './nats.ts';
+export { natsReady, startNatsCluster, startNatsProcess, type NatsCluster, type NatsProcessServer } from './nats.ts';
 export { isRoot, serviceUser, type OsUser } from './os-user.ts';
 export { pgQuery, pgReady, pgUrl, quoteIdent } from './pg-access.ts';
 export { descendantPids, isAlive } from './pids.ts';

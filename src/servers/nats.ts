@@ -1,13 +1,16 @@
 // nats-server (JetStream enabled) as a child process on a free 127.0.0.1 port; the tests and the demo use it.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import { requireNatsServer } from './binaries.ts';
 import { freePort, LOOPBACK } from './ports.ts';
 import { launchOnFreePort, ServerProcess, waitUntilReady } from './server-process.ts';
 import { makeTempDir, removeTempDir } from './temp-dir.ts';
-import type { NatsOptions, NatsServer, ServerProcessInfo } from './types.ts';
+import { waitFor } from './wait.ts';
+import type { NatsClusterOptions, NatsOptions, NatsServer, ServerProcessInfo } from './types.ts';
 
 export type NatsProcessServer = NatsServer & ServerProcessInfo;
 
@@ -18,7 +21,11 @@ export async function startNatsProcess(options: NatsOptions = {}): Promise<NatsP
   try {
     const storeDir = options.storeDir ?? join(dir, 'js');
     mkdirSync(storeDir, { recursive: true });
-    const server = new NatsProcess(binary, dir, storeDir, join(dir, 'nats-server.log'), purpose, options.detached === true);
+    const server = new NatsProcess(binary, dir, storeDir, join(dir, 'nats-server.log'), purpose, options.detached === true, {
+      ...(options.config !== undefined && { config: options.config }),
+      ...(options.serverName !== undefined && { serverName: options.serverName }),
+      ...(options.args !== undefined && { args: options.args }),
+    });
     await server.firstStart(options.port);
     return server;
   } catch (err) {
@@ -64,6 +71,13 @@ export function natsReady(
   });
 }
 
+interface NatsProcessExtras {
+  /** nats-server config file text (authorization, tls, cluster ...); flags still set port, host, store dir and name. */
+  config?: string;
+  serverName?: string;
+  args?: string[];
+}
+
 class NatsProcess implements NatsProcessServer {
   readonly backend = 'process';
   #port = 0;
@@ -79,8 +93,10 @@ class NatsProcess implements NatsProcessServer {
     readonly logFile: string,
     purpose: string,
     private readonly detached: boolean,
+    private readonly extras: NatsProcessExtras = {},
   ) {
-    this.serverName = `hms-sync-${purpose}-${randomBytes(6).toString('hex')}`;
+    this.serverName = extras.serverName ?? `hms-sync-${purpose}-${randomBytes(6).toString('hex')}`;
+    if (extras.config !== undefined) writeFileSync(join(dir, 'nats.conf'), extras.config);
   }
 
   get port(): number {
@@ -139,7 +155,19 @@ class NatsProcess implements NatsProcessServer {
     const server = ServerProcess.launch({
       name: `nats-server on ${LOOPBACK}:${port}`,
       command: this.binary,
-      args: ['-js', '-a', LOOPBACK, '-p', String(port), '-sd', this.storeDir, '-n', this.serverName],
+      args: [
+        ...(this.extras.config !== undefined ? ['-c', join(this.dir, 'nats.conf')] : []),
+        '-js',
+        '-a',
+        LOOPBACK,
+        '-p',
+        String(port),
+        '-sd',
+        this.storeDir,
+        '-n',
+        this.serverName,
+        ...(this.extras.args ?? []),
+      ],
       cwd: this.dir,
       logFile: this.logFile,
       parentDeathSignal: 'SIGKILL',
@@ -152,5 +180,98 @@ class NatsProcess implements NatsProcessServer {
       throw err;
     }
     return server;
+  }
+}
+
+export interface NatsCluster extends AsyncDisposable {
+  /** The nodes, in order; each can be killed and started again on its own. */
+  readonly nodes: NatsProcessServer[];
+  /** Client URLs of every node. */
+  readonly urls: string[];
+  /** Server names of every node (as JetStream names a stream's leader). */
+  readonly serverNames: string[];
+  /** Stops every node; the cluster can be disposed afterwards. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A JetStream cluster of `nodes` nats-server processes on free 127.0.0.1 ports, routes between
+ * them on 127.0.0.1, one store dir per node. Resolves once JetStream has a meta leader (a
+ * stream with replicas can be created).
+ */
+export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  const count = options.nodes ?? 3;
+  const purpose = options.purpose ?? 'test';
+  const clusterName = `hms-sync-${purpose}-${randomBytes(4).toString('hex')}`;
+  const clientPorts: number[] = [];
+  const routePorts: number[] = [];
+  // Every node must know the others' route ports before any starts; taken together so they differ.
+  while (clientPorts.length < count) {
+    for (const ports of [clientPorts, routePorts]) {
+      let port = await freePort();
+      while (clientPorts.includes(port) || routePorts.includes(port)) port = await freePort();
+      ports.push(port);
+    }
+  }
+  const nodes: NatsProcessServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled(nodes.map((node) => node[Symbol.asyncDispose]()));
+  };
+  try {
+    // Started together: a node's JetStream waits for its peers before it reports ready.
+    const started = await Promise.allSettled(
+      clientPorts.map((port, index) =>
+        startNatsProcess({
+          purpose,
+          port,
+          ...(options.detached !== undefined && { detached: options.detached }),
+          serverName: `${clusterName}-n${index + 1}`,
+          config: [
+            options.config ?? '',
+            'cluster {',
+            `  name: "${clusterName}"`,
+            `  listen: "${LOOPBACK}:${routePorts[index]}"`,
+            `  routes: [${routePorts.filter((_, i) => i !== index).map((p) => `"nats-route://${LOOPBACK}:${p}"`).join(', ')}]`,
+            '}',
+            '',
+          ].join('\n'),
+        }),
+      ),
+    );
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await waitForMetaLeader(nodes[0]!.url);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    nodes,
+    urls: nodes.map((node) => node.url),
+    serverNames: nodes.map((node) => (node as NatsProcess).serverName),
+    stop: async () => {
+      await Promise.allSettled(nodes.map((node) => node.stop()));
+    },
+    [Symbol.asyncDispose]: stopAll,
+  };
+}
+
+async function waitForMetaLeader(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { what: `the JetStream cluster behind ${url} to elect a meta leader`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+  } finally {
+    await nc.close();
   }
 }

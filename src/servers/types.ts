@@ -64,4 +64,20 @@ export interface NatsOptions extends LaunchOptions {
   port?: number;
   /** Use this JetStream store dir (left in place at dispose); default a fresh one in the temp dir. */
   storeDir?: string;
+  /**
+   * Process backend: nats-server config file text, e.g. an `authorization { ... }` or `tls { ... }`
+   * block (docs/security.md). Paths in it should be absolute.
+   */
+  config?: string;
+  /** Process backend: the server name (default a unique one). */
+  serverName?: string;
+  /** Process backend: further command-line flags. */
+  args?: string[];
+}
+
+export interface NatsClusterOptions extends LaunchOptions {
+  /** Nodes in the cluster (default 3). */
+  nodes?: number;
+  /** Config text every node gets besides its cluster block (authorization, ...). */
+  config?: string;
 }

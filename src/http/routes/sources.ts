@@ -23,6 +23,10 @@ export interface SourceView extends SourceStatus {
   lagSeconds: number | null;
   envelopes: number;
   deadLetters: number;
+  /** The whole source is paused (docs/pause-resume.md). */
+  paused: boolean;
+  /** Tables paused on their own. */
+  pausedTables: string[];
 }
 
 export function sourceViews(bridge: BridgeHandle): SourceView[] {
@@ -40,26 +44,36 @@ export function sourceViews(bridge: BridgeHandle): SourceView[] {
       lagSeconds,
       envelopes: counters?.envelopes ?? 0,
       deadLetters: counters?.deadLetters ?? 0,
+      paused: bridge.pause.isSourcePaused(status.name),
+      pausedTables: [...bridge.pause.get(status.name).tables],
     };
   });
 }
 
-/** `GET /healthz` (503 when a source is offline or NATS is down) and `GET /api/sources`. */
+/**
+ * `GET /healthz` (503 when a source is offline or NATS is down) and `GET /api/sources`.
+ * A `lagging` source (its slot retains more WAL than maxSlotLag) is a warning, not a
+ * problem: 200 with `status: degraded`, because it still captures and a restart (what a
+ * failing probe leads to) would only hold the slot back longer.
+ */
 export function sourceRoutes(bridge: BridgeHandle): RouteModule {
   const natsUp = natsLiveness(bridge.nc);
   return (app: FastifyInstance) => {
     app.get('/healthz', async (_request, reply) => {
       const sources = sourceViews(bridge);
       const problems: string[] = [];
+      const warnings: string[] = [];
       if (!natsUp()) problems.push('NATS is disconnected');
       for (const source of sources) {
         if (source.state === 'offline') problems.push(`source ${source.name} is offline${source.reason ? `: ${source.reason}` : ''}`);
+        if (source.state === 'lagging') warnings.push(`source ${source.name} is lagging${source.reason ? `: ${source.reason}` : ''}`);
       }
       const body = {
-        status: problems.length === 0 ? 'ok' : 'unhealthy',
+        status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'ok',
         nats: natsUp() ? 'connected' : 'disconnected',
         sources: Object.fromEntries(sources.map((s) => [s.name, s.state])),
         problems,
+        warnings,
       };
       return reply.code(problems.length === 0 ? 200 : 503).send(body);
     });

@@ -1,0 +1,31 @@
+/**
+ * The web console: one static page (src/http/console/), no build step. The files are read
+ * once, at registration; the page reads the JSON API like any other client.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { RouteModule } from '../server.ts';
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+
+export function consoleRoutes(): RouteModule {
+  return async (app: FastifyInstance) => {
+    const dir = new URL('../console/', import.meta.url);
+    for (const [path, { file, type }] of Object.entries(FILES)) {
+      const body = await readFile(new URL(file, dir));
+      app.get(path, async (_request, reply) =>
+        reply
+          .header('content-type', type)
+          .header('cache-control', 'no-cache')
+          // Everything the page shows comes from the API as text; no inline script, no other origin.
+          .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+          .header('x-content-type-options', 'nosniff')
+          .send(body),
+      );
+    }
+  };
+}

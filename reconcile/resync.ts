@@ -88,10 +88,12 @@ export function tombstone(options: {
   position: string;
   commitTs: string;
   now: string;
+  /** See TranslateContext.idSuffix. */
+  idSuffix?: string;
 }): OutgoingMessage {
   const { mapping, key, position } = options;
   const token = keyToken(Object.values(key) as JsonValue[]);
-  const id = envelopeId(options.sourceName, position, mapping.table, token, 'd');
+  const id = envelopeId(options.sourceName, position + (options.idSuffix ?? ''), mapping.table, token, 'd');
   const envelope: Envelope = {
     id,
     op: 'd',
@@ -170,6 +172,9 @@ export async function resyncReport(
       timezone: source.timezone,
       ...(payloadLimit(nc) !== undefined ? { maxPayload: payloadLimit(nc)! } : {}),
       positionPrefix: space.prefix,
+      // Ids of their own: rows at the same position as the snapshot's (nothing written since)
+      // would otherwise be dropped as the snapshot's duplicates; the same resync again dedupes.
+      idSuffix: `#resync-${id}`,
     };
     const now = new Date().toISOString();
     for (const read of reads) {
@@ -196,7 +201,7 @@ export async function resyncReport(
     for (const w of wanted) {
       if (w.sourceKey && foundKeys.has(keyId(w.sourceKey))) continue;
       await publisher.publish(
-        tombstone({ sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, mapping, key: w.diff.key, position, commitTs: startedAt, now }),
+        tombstone({ sourceName: source.name, sourceKind: source.kind, subjectPrefix: config.nats.subjectPrefix, mapping, key: w.diff.key, position, commitTs: startedAt, now, idSuffix: `#resync-${id}` }),
       );
       tombstones += 1;
     }

@@ -37,6 +37,7 @@ describe('loadConfig: a valid file', () => {
         offsetsBucket: 'test_offsets',
         user: 'bridge',
         password: 'nats-pass-9',
+        lease: { ttlMs: 10_000, renewMs: 3_000 },
       },
       sources: [
         {
@@ -44,24 +45,26 @@ describe('loadConfig: a valid file', () => {
           kind: 'postgres',
           url: 'postgres://reader:fhwa-pass-9@127.0.0.1:5432/legacy',
           capture: 'log',
-          poll: { intervalMs: 250, debounceMs: 0, chunkSize: 500 },
+          poll: { intervalMs: 250, debounceMs: 0, chunkSize: 500, concurrency: 1, statementTimeoutMs: 30_000, recheckMs: 300_000 },
           mappings: path.join(ABS_DIR, 'mappings/fhwa'),
           publication: 'my_pub',
           slot: 'hms_sync_fhwa_east',
           snapshot: 'never',
           timezone: 'America/Chicago',
+          maxSlotLagBytes: 1073741824,
         },
         {
           name: 'state',
           kind: 'mysql',
           url: 'mariadb://reader:plain-pass@db.example.org:3306/state',
           capture: 'auto',
-          poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000 },
+          poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000, concurrency: 1, statementTimeoutMs: 30_000, recheckMs: 300_000 },
           mappings: path.join(ABS_DIR, 'mappings/state'),
           publication: 'hms_sync',
           slot: 'hms_sync_state',
           snapshot: 'initial',
           timezone: 'UTC',
+          maxSlotLagBytes: 1073741824,
         },
         {
           name: 'archive',
@@ -69,16 +72,17 @@ describe('loadConfig: a valid file', () => {
           url: 'sqlite:./data/archive.db',
           path: path.join(ABS_DIR, 'data/archive.db'),
           capture: 'poll',
-          poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000 },
+          poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000, concurrency: 1, statementTimeoutMs: 30_000, recheckMs: 300_000 },
           mappings: path.join(ABS_DIR, 'mappings/archive'),
           publication: 'hms_sync',
           slot: 'hms_sync_archive',
           snapshot: 'initial',
           timezone: 'UTC',
+          maxSlotLagBytes: 1073741824,
         },
       ],
       reconcile: { schedule: '30 3 * * 1-5', target: { kind: 'postgres', url: 'postgresql://modern:modern-pass-9@modern:5432/copy' } },
-      http: { host: '0.0.0.0', port: 9090, token: 'token-abc-9' },
+      http: { host: '0.0.0.0', port: 9090, token: 'token-abc-9', tokens: [] },
       log: { level: 'debug' },
       subscribers: [
         { id: 'cloud-db', type: 'webhook', endpoint: 'https://example.org/hook', topics: ['bridge_inspection'], maxAttempts: 8 },
@@ -96,18 +100,20 @@ describe('loadConfig: a valid file', () => {
       replicas: 1,
       maxInflight: 4096,
       offsetsBucket: 'hms_sync_offsets',
+      lease: { ttlMs: 10_000, renewMs: 3_000 },
     });
     expect(config.sources[0]).toEqual({
       name: 'fhwa',
       kind: 'postgres',
       url: 'postgres://reader@127.0.0.1/legacy',
       capture: 'auto',
-      poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000 },
+      poll: { intervalMs: 5000, debounceMs: 2000, chunkSize: 1000, concurrency: 1, statementTimeoutMs: 30_000, recheckMs: 300_000 },
       mappings: path.join(ABS_DIR, 'mappings/fhwa'),
       publication: 'hms_sync',
       slot: 'hms_sync_fhwa',
       snapshot: 'initial',
       timezone: 'UTC',
+      maxSlotLagBytes: 1073741824,
     });
     expect(config.reconcile).toEqual({ schedule: '0 2 * * *', target: { kind: 'stream' } });
     expect(config.http).toBeUndefined();
@@ -117,9 +123,9 @@ describe('loadConfig: a valid file', () => {
 
   it('reads the DESIGN.md example as written, ${VAR} inside a flow mapping included', async () => {
     const config = await loadConfig(`${DIR}/design-example.yaml`, ENV);
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, token: 'token-abc-9' });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, token: 'token-abc-9', tokens: [] });
     expect(config.sources[0]!.url).toBe('postgres://reader:fhwa-pass-9@127.0.0.1:5432/legacy');
-    expect(config.sources[0]!.poll).toEqual({ intervalMs: 5000, debounceMs: 2000, chunkSize: 1000 });
+    expect(config.sources[0]!.poll).toEqual({ intervalMs: 5000, debounceMs: 2000, chunkSize: 1000, concurrency: 1, statementTimeoutMs: 30_000, recheckMs: 300_000 });
     expect(config.reconcile.target).toEqual({ kind: 'stream' });
   });
 
@@ -156,7 +162,7 @@ describe('loadConfig: errors name file:line:col and the key path', () => {
       `${file}:2:12: nats.servers: expected a NATS URL or a list of them, got a number`,
       `${file}:3:13: nats.replicas: must be <= 5 (got 7)`,
       `${file}:5:11: sources[0].name: a source name must match [a-z0-9_-]+`,
-      `${file}:6:11: sources[0].kind: must be one of postgres, mysql, oracle, mssql, sqlite (got "postgress")`,
+      `${file}:6:11: sources[0].kind: must be one of postgres, mysql, oracle, mssql, sqlite, webhook (got "postgress")`,
       `${file}:9:17: sources[0].poll.interval: expected a duration such as 250ms, 5s, 2m, 1h or 1h30m, got 5 (a bare number has no unit)`,
       `${file}:10:17: sources[0].poll.debounce: invalid duration "5x" (expected a duration such as 250ms, 5s, 2m, 1h or 1h30m)`,
       `${file}:14:15: sources[1].timezone: unknown time zone "Mars/Olympus_Mons" (expected an IANA name such as UTC or America/Chicago)`,

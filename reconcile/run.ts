@@ -12,7 +12,7 @@ import { compareLsn } from '../src/envelope/envelope.ts';
 import { HmsSyncError, errorMessage } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import type { Mapping } from '../src/mapping/types.ts';
-import { connectNats, payloadLimit } from '../src/nats/connection.ts';
+import { connectNats, natsSecurityOptions, payloadLimit } from '../src/nats/connection.ts';
 import { loadSources } from '../src/runtime/bridge.ts';
 import { currentPositionSpace } from '../src/runtime/position-space.ts';
 import { pollPosition } from '../capture/poll/position.ts';
@@ -82,11 +82,7 @@ export async function selectTables(config: Config, options: { source?: string; t
 }
 
 export async function connectConfigNats(config: Config): Promise<NatsConnection> {
-  return connectNats({
-    servers: config.nats.servers,
-    ...(config.nats.user !== undefined ? { user: config.nats.user, password: config.nats.password ?? '' } : {}),
-    ...(config.nats.token !== undefined ? { token: config.nats.token } : {}),
-  });
+  return connectNats({ servers: config.nats.servers, ...natsSecurityOptions(config.nats) });
 }
 
 export async function openReviewStore(nc: NatsConnection, config: Config): Promise<ReviewStore> {

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/index.ts';
 import { errorMessage } from '../errors.ts';
-import { connectNats } from '../nats/connection.ts';
+import { connectNats, natsSecurityOptions } from '../nats/connection.ts';
 import { loadSources } from '../runtime/bridge.ts';
 import { CAPTURE_KINDS, chooseCaptureMethod } from '../runtime/sources.ts';
 
@@ -13,7 +13,7 @@ export async function doctorCommand(configFile: string): Promise<number> {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   let ok = true;
   try {
-    const nc = await connectNats({ servers: config.nats.servers });
+    const nc = await connectNats({ servers: config.nats.servers, ...natsSecurityOptions(config.nats) });
     out(`nats ${config.nats.servers.join(', ')}`);
     out('  ok   connected');
     await nc.close();

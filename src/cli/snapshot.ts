@@ -2,7 +2,7 @@ import { readCurrentRows } from '../../capture/postgres/resnapshot.ts';
 import { loadConfig } from '../config/index.ts';
 import { HmsSyncError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { connectNats, payloadLimit } from '../nats/connection.ts';
+import { connectNats, natsSecurityOptions, payloadLimit } from '../nats/connection.ts';
 import { tableRoute, translate, type TableRoute } from '../pipeline/translate.ts';
 import { JetStreamPublisher, ensureStream } from '../publisher/index.ts';
 import { loadSources } from '../runtime/bridge.ts';
@@ -21,7 +21,7 @@ export async function snapshotCommand(opts: { config: string; source?: string; t
   const log = createLogger(config.log.level);
   const sources = (await loadSources(config)).filter((s) => !opts.source || s.config.name === opts.source);
   if (sources.length === 0) throw new HmsSyncError('CONFIG', `${config.file}: no source named "${opts.source}"`);
-  const nc = await connectNats({ servers: config.nats.servers, ...(config.nats.token ? { token: config.nats.token } : {}) });
+  const nc = await connectNats({ servers: config.nats.servers, ...natsSecurityOptions(config.nats) });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());

@@ -19,6 +19,10 @@ export interface ConnectOptions {
   user?: string;
   password?: string;
   token?: string;
+  /** Path of a .creds file (user JWT + NKey seed). */
+  creds?: string;
+  /** Paths: the CA to trust, and a client certificate and key where the server asks for one. */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Used only when the stream does not exist yet and is created here. */
   duplicateWindowMs?: number;
   replicas?: number;
@@ -97,6 +101,8 @@ export async function connect(options: ConnectOptions): Promise<HmsSyncClient> {
     name: `hms-sync-lib:${sourceName}`,
     ...(options.user !== undefined ? { user: options.user, password: options.password ?? '' } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.creds !== undefined ? { creds: options.creds } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
   });
   try {
     await ensureStream(nc, {

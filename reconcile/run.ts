@@ -44,6 +44,11 @@ export interface ReconcileRunOptions {
   maxDiffs?: number;
   /** Tables done of all and the current table's rows; `event: 'progress'` lines are logged too. */
   onProgress?: (progress: ReconcileProgress) => void;
+  /**
+   * Scheduled runs of several bridge processes: resolves true when this process takes the
+   * table for this run, false when another one already did (scheduler.ts claims in NATS KV).
+   */
+  claim?: (source: string, table: string) => Promise<boolean>;
 }
 
 export interface TableResult {
@@ -122,6 +127,10 @@ export async function runReconcile(config: Config, nc: NatsConnection, options: 
   for (const { source, mappings } of selected) {
     for (const mapping of mappings) {
       options.signal.throwIfAborted();
+      if (options.claim && !(await options.claim(source.name, mapping.table))) {
+        options.log.info({ event: 'reconcile_claimed_elsewhere', source: source.name, table: mapping.table }, `reconcile ${source.name} ${mapping.table}: another bridge process takes this table in this run`);
+        continue;
+      }
       const result = await reconcileTable(config, nc, source, mapping, offsets, options, emit);
       if (result.report) await store.add(result.report);
       results.push(result);

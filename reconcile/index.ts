@@ -7,3 +7,4 @@ export { ReviewStore, reviewBucketName } from './review-store.ts';
 export { runReconcile, selectTables, openReviewStore, connectConfigNats, DEFAULT_CATCH_UP_MS, type TableResult } from './run.ts';
 export { resyncReport, invertKey, type ResyncResult } from './resync.ts';
 export { ReconcileScheduler, type ReconcileSchedulerOptions } from './scheduler.ts';
+export * from './review-actions.ts';

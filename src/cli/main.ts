@@ -6,17 +6,15 @@ import { ReconcileScheduler } from '../../reconcile/index.ts';
 import { createLogger } from '../log.ts';
 import { lintMappings } from '../mapping/index.ts';
 import { startBridge } from '../runtime/bridge.ts';
-import { sourceRoutes, startHttpServer, type HttpServerHandle } from '../http/index.ts';
-import { consoleRoutes, deadLetterRoutes, metricsRoutes, reconcileRoutes, reviewRoutes } from '../http/index.ts';
+import type { HttpServerHandle } from '../http/index.ts';
+import { startHttpServices } from '../runtime/http-services.ts';
 import { ReconcileRuns } from '../metrics/index.ts';
 import { redactSecrets } from '../util/secrets.ts';
-import { startSubscribers, subscriberRoutes, type SubscriberManager } from '../subscribers/index.ts';
+import { startSubscribers, type SubscriberManager } from '../subscribers/index.ts';
 import { scaffoldCommand } from './scaffold.ts';
 import { doctorCommand } from './doctor.ts';
 import { snapshotCommand } from './snapshot.ts';
 import { pauseCommand, type PauseOptions } from './pause.ts';
-import { controlRoutes } from '../http/routes/control.ts';
-import { webhookRoutes } from '../webhook/index.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { reviewListCommand, reviewResolveCommand, reviewResyncCommand, reviewShowCommand, type ReviewOptions } from './review.ts';
 
@@ -143,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('demo')
     .description('start a bundled legacy database and NATS, run the bridge, show changes flowing (Ctrl-C stops)')
-    .option('--port <n>', 'port for the HTTP console and API (they come in a later version)', String(DEFAULT_PORT))
+    .option('--port <n>', 'port of the HTTP console and API on 127.0.0.1', String(DEFAULT_PORT))
     .option('--duration <duration>', 'make changes for this long, then stop (e.g. 30s, 2m); default: until Ctrl-C')
     .option('--rate <n>', 'row changes a second', String(DEFAULT_RATE))
     .action(async (opts: { port?: string; duration?: string; rate?: string }) => {
@@ -187,18 +185,13 @@ async function runCommand(configFile: string): Promise<number> {
     const handle = await startBridge(config, log, controller.signal);
     subscribers = await startSubscribers(handle.nc, config, log);
     if (config.http !== undefined) {
-      // Route modules of the HTTP API and console; each owns its paths (DESIGN.md "HTTP").
-      http = await startHttpServer(config.http, log, [
-        sourceRoutes(handle),
-        subscriberRoutes(subscribers),
-        controlRoutes(handle),
-        await webhookRoutes(handle),
-        metricsRoutes(),
-        reviewRoutes({ config, nc: handle.nc, log, signal: controller.signal }),
-        reconcileRoutes({ runs: reconcileRuns, scheduler }),
-        deadLetterRoutes({ nc: handle.nc, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix }),
-        consoleRoutes(),
-      ]);
+      http = await startHttpServices(config.http, {
+        bridge: handle,
+        subscribers,
+        reconcile: { runs: reconcileRuns, scheduler },
+        log,
+        signal: controller.signal,
+      });
     }
     await handle.done;
     await http?.close().catch(() => undefined);

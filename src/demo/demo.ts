@@ -1,15 +1,21 @@
 // `hms-sync demo`: a legacy PostgreSQL database and nats-server as child processes on loopback
-// ports, the bridge in this process between them, a legacy application making changes, and a
-// consumer that shows what arrives on the stream. Everything stops, and every temp dir goes,
-// on Ctrl-C or at the end of --duration.
+// ports, the bridge in this process between them (with its HTTP API and web console on --port,
+// and a subscriber keeping a modern copy in a second database), a legacy application making
+// changes, and a consumer that shows what arrives on the stream. Everything stops, and every
+// temp dir goes, on Ctrl-C or at the end of --duration.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
+import { ReconcileScheduler } from '../../reconcile/index.ts';
 import { HmsSyncError, errorMessage } from '../errors.ts';
+import type { HttpServerHandle } from '../http/index.ts';
 import { loadMappingDir } from '../mapping/index.ts';
+import { ReconcileRuns } from '../metrics/index.ts';
 import { connectNats } from '../nats/connection.ts';
 import { startBridge } from '../runtime/bridge.ts';
+import { startHttpServices } from '../runtime/http-services.ts';
+import { startSubscribers } from '../subscribers/index.ts';
 import {
   makeTempDir,
   missingServerPackages,
@@ -22,11 +28,12 @@ import {
 } from '../servers/index.ts';
 import { Arrivals } from './arrivals.ts';
 import { bridgeLogger } from './bridge-log.ts';
-import { DEMO_PREFIX, DEMO_SOURCE, DEMO_STREAM, writeDemoConfig } from './bridge-config.ts';
+import { DEMO_PREFIX, DEMO_SOURCE, DEMO_STREAM, DEMO_SUBSCRIBER, writeDemoConfig } from './bridge-config.ts';
 import { FirstEnvelopes } from './first-envelopes.ts';
 import { readStoredRows } from './legacy-display.ts';
 import { LegacyRowGenerator, SEED_ROWS_PER_TABLE, rowKey, seededRandom, type LegacyRow } from './legacy-rows.ts';
 import { LEGACY_TABLES, createLegacySchema, type LegacyTable } from './legacy-schema.ts';
+import { createModernDatabase, type ModernDatabase } from './modern-database.ts';
 import type { DemoOptions } from './options.ts';
 import { elapsedLabel, formatEntityCounts, formatLatency, formatMs, plural } from './report.ts';
 import { watchStream } from './stream-watch.ts';
@@ -45,6 +52,8 @@ const terminal: DemoOutput = {
 const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings/demo', import.meta.url));
 const DATABASE = 'legacy';
 const READER = 'hms_reader';
+const MODERN_DATABASE = 'modern';
+const WRITER = 'hms_writer';
 const PUBLICATION = 'hms_sync';
 const TICK_MS = 2_000;
 /** How long the stream may take to show the last committed changes once the changes stop. */
@@ -93,6 +102,10 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
   const stop = stopper.signal;
   const cleanups: Cleanup[] = [];
   let exitCode = 0;
+  /** A failure reported in one line after everything stopped (instead of a thrown error's). */
+  let failure: string | undefined;
+  // Printed once, on the banner; the config file reads it from a variable.
+  const httpToken = randomBytes(16).toString('hex');
   out.line('hms-sync demo: a legacy database, the bridge and NATS JetStream, all on 127.0.0.1 (Ctrl-C stops)');
   const runDir = makeTempDir('run', undefined, 'demo');
   cleanups.push({ done: 'temp dirs removed', run: () => removeTempDir(runDir) });
@@ -119,6 +132,8 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
     out.line(
       `  legacy tables   ${LEGACY_TABLES.map((t) => t.name).join(', ')} (${SEED_ROWS_PER_TABLE} rows each) in database "${DATABASE}"`,
     );
+    const modern: ModernDatabase = { database: MODERN_DATABASE, user: WRITER, password: randomBytes(18).toString('hex') };
+    await createModernDatabase(postgres, modern);
 
     const { file, config } = writeDemoConfig({
       dir: runDir,
@@ -131,15 +146,17 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
       mappingsDir: MAPPINGS_DIR,
       publication: PUBLICATION,
       httpPort: options.port,
+      httpToken,
+      modern,
     });
     out.line(`  bridge          in this process; config ${file}`);
     out.line(`                  reads as ${reader.user} (REPLICATION and SELECT only), mappings in ${MAPPINGS_DIR}`);
-    out.line(`  console         --port ${options.port} is kept for the HTTP console and API, which come in a later version of hms-sync`);
     if (stop.aborted) return exitCode;
 
+    const log = bridgeLogger(config.log.level, (line) => out.error(line));
     const bridgeStop = new AbortController();
     const bridgeStarted = performance.now();
-    const bridge = await startBridge(config, bridgeLogger(config.log.level, (line) => out.error(line)), bridgeStop.signal);
+    const bridge = await startBridge(config, log, bridgeStop.signal);
     cleanups.push({
       done: 'bridge drained',
       run: async () => {
@@ -148,6 +165,35 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
         await bridge.nc.drain().catch(() => undefined);
       },
     });
+    // What `hms-sync run` starts beside the bridge, so the console shows what it shows there.
+    const subscribers = await startSubscribers(bridge.nc, config, log);
+    // Deliveries in flight finish before the bridge's connection drains.
+    cleanups.push({ run: () => subscribers.stop() });
+    out.line(
+      `  subscriber      "${DEMO_SUBSCRIBER}" (postgres) copies every entity into database "${modern.database}", one table each, as ${modern.user}`,
+    );
+    const reconcileRuns = new ReconcileRuns();
+    const scheduler = new ReconcileScheduler({ config, log, runs: reconcileRuns });
+    scheduler.start();
+    cleanups.push({ run: () => scheduler.stop() });
+    let http: HttpServerHandle;
+    try {
+      // writeDemoConfig always writes the http: block.
+      http = await startHttpServices(config.http!, {
+        bridge,
+        subscribers,
+        reconcile: { runs: reconcileRuns, scheduler },
+        log,
+        signal: bridgeStop.signal,
+      });
+    } catch (error) {
+      failure = listenFailure(error, options.port);
+      if (failure === undefined) throw error;
+      return 1;
+    }
+    cleanups.push({ run: () => http.close() });
+    out.line(`  console         ${http.url}/   (the HTTP API under /api, /healthz and /metrics)`);
+    out.line(`                  console token: ${httpToken}   (type it into the page for pause, resume, resolve and resync)`);
 
     const nc: NatsConnection = await connectNats({ servers: [nats.url], name: 'hms-sync-demo-consumer' });
     cleanups.push({ run: () => nc.close() });
@@ -208,12 +254,17 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
             out.line(`--duration ${formatDuration(options.durationMs!)} reached: stopping`);
             stopper.abort('duration');
           }, options.durationMs);
+    const deliveredLabel = (): string => {
+      const view = subscribers.view(DEMO_SUBSCRIBER);
+      return view === undefined ? 'not started' : `${view.delivered} delivered${view.dead > 0 ? `, ${view.dead} dead` : ''}`;
+    };
     const ticker = setInterval(() => {
       const made = workload.counts;
       out.line(
         `${elapsedLabel(performance.now() - changesStarted)} committed ${plural(made.changes, 'change')} ` +
           `(${made.transactions} tx) · read ${plural(arrivals.envelopes, 'envelope')}, ` +
-          `${plural(arrivals.deadLetters, 'dead letter')} · ${formatLatency(arrivals.takeWindow())}`,
+          `${plural(arrivals.deadLetters, 'dead letter')} · ${formatLatency(arrivals.takeWindow())} · ` +
+          `${DEMO_SUBSCRIBER}: ${deliveredLabel()}`,
       );
       for (const line of formatEntityCounts(arrivals.byEntity, '          ')) out.line(line);
     }, TICK_MS);
@@ -273,6 +324,7 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
       `  latency       source commit -> read here, over ${plural(latency.count, 'change')}: ` +
         `p50 ${formatMs(latency.percentile(50))}, p99 ${formatMs(latency.percentile(99))}, max ${formatMs(latency.count > 0 ? latency.max : undefined)}`,
     );
+    out.line(`  subscriber    ${DEMO_SUBSCRIBER}: ${deliveredLabel()} to database "${modern.database}" (one envelope at a time, in stream order)`);
     return exitCode;
   } finally {
     const done: string[] = [];
@@ -287,6 +339,7 @@ async function demo(options: DemoOptions, out: DemoOutput, stopper: AbortControl
     }
     out.line(`stopped: ${done.join(', ')}`);
     if (failures.length > 0) out.error(`hms-sync demo: while stopping: ${failures.join('; ')}`);
+    if (failure !== undefined) out.error(`hms-sync demo: ${failure}`);
   }
 }
 
@@ -311,6 +364,14 @@ async function demoMappings(): Promise<Map<string, string>> {
     throw new HmsSyncError('MAPPING', `${MAPPINGS_DIR}: no mapping file for ${unmapped.map((t) => `public.${t.name}`).join(', ')}`);
   }
   return entityOf;
+}
+
+/** The one line for an HTTP server that could not listen on --port, or undefined for another failure. */
+function listenFailure(error: unknown, port: number): string | undefined {
+  const code = error instanceof Error && typeof (error.cause as { code?: unknown } | undefined)?.code === 'string' ? (error.cause as { code: string }).code : undefined;
+  if (code === 'EADDRINUSE') return `port ${port} on 127.0.0.1 is already in use; choose another with --port (e.g. hms-sync demo --port ${port === 65_535 ? 8081 : port + 1})`;
+  if (code === 'EACCES') return `port ${port} on 127.0.0.1 needs privileges this user lacks; choose another with --port (1024 or above)`;
+  return undefined;
 }
 
 function formatDuration(ms: number): string {

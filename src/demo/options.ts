@@ -2,7 +2,7 @@ import { parseDuration } from '../config/index.ts';
 import { HmsSyncError } from '../errors.ts';
 
 export interface DemoOptions {
-  /** Kept in the demo's config for the HTTP console and API (not served by this version). */
+  /** Where the HTTP API and web console listen, on 127.0.0.1. */
   port: number;
   /** How long to make changes; undefined: until Ctrl-C. */
   durationMs: number | undefined;

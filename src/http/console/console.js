@@ -106,6 +106,13 @@ async function api(path, init = {}) {
   return { status: response.status, ok: response.ok, body };
 }
 
+/** Mutating calls need the token typed into the field at the top; without it, say so and post nothing. */
+function needToken(what) {
+  if (token() !== '') return false;
+  notice(`Type the token (http.token) in the field at the top first: ${what} need it.`, 'error');
+  return true;
+}
+
 function notice(message, kind = 'info') {
   const box = document.getElementById('notice');
   if (!message) {
@@ -119,21 +126,105 @@ function notice(message, kind = 'info') {
 
 // -------------------------------------------------------------------------------------- views
 
+/**
+ * POST /api/sources/:name/pause|resume, body { table } for one table; then the view reloads.
+ * A source's resume also resumes its paused tables (docs/pause-resume.md).
+ */
+async function pauseAction(action, source, table) {
+  if (needToken('pause and resume')) return;
+  const what = table === undefined ? `source ${source}` : `${table} of ${source}`;
+  notice(`${action === 'pause' ? 'pausing' : 'resuming'} ${what}…`);
+  const r = await api(`/api/sources/${encodeURIComponent(source)}/${action}`, { method: 'POST', json: table === undefined ? {} : { table } });
+  if (r.ok) notice(`${what} ${action === 'pause' ? 'paused' : 'resumed'}`, 'ok');
+  else notice(`${action} of ${what} failed (HTTP ${r.status}): ${r.body?.error ?? ''}`, 'error');
+  refresh(true);
+}
+
+function pauseButton(action, source, table) {
+  const target = table === undefined ? 'source' : 'table';
+  return el(
+    'button',
+    {
+      type: 'button',
+      class: `pause-button ${action}`,
+      'data-action': action,
+      'data-target': target,
+      title:
+        action === 'pause'
+          ? table === undefined
+            ? 'stop capturing this source (its position is kept; resume continues from it)'
+            : "hold this table's changes (log capture) or skip it (polling) until resume"
+          : table === undefined
+            ? 'capture this source again, and resume its paused tables'
+            : "deliver this table's held changes, in order, and go on",
+      onclick: () => pauseAction(action, source, table),
+    },
+    `${action === 'pause' ? 'Pause' : 'Resume'}${table === undefined ? ' source' : ''}`,
+  );
+}
+
+/** The row under a source: each mapped table (and any other paused one) with its own pause / resume. */
+function tablesRow(s, mapped, columns) {
+  const paused = new Set(s.pausedTables ?? []);
+  const tables = [...(mapped ?? [])];
+  for (const name of paused) if (!tables.some((t) => t.table === name)) tables.push({ table: name, entity: null });
+  if (tables.length === 0) return null;
+  return el(
+    'tr',
+    { class: 'source-tables', 'data-source-tables': s.name },
+    el(
+      'td',
+      { colspan: columns },
+      el(
+        'ul',
+        { class: 'table-list' },
+        tables.map((t) =>
+          el(
+            'li',
+            { 'data-table': t.table, class: paused.has(t.table) ? 'paused' : null },
+            el('span', { class: 'mono' }, t.table),
+            t.entity ? el('span', { class: 'muted small' }, ` → ${t.entity} `) : ' ',
+            paused.has(t.table) ? badge('paused') : s.paused ? el('span', { class: 'muted small' }, 'paused with the source ') : null,
+            pauseButton(paused.has(t.table) ? 'resume' : 'pause', s.name, t.table),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+const SOURCE_COLUMNS = ['source', 'method', 'state', 'position', 'lag', 'slot retains', 'envelopes', 'dead letters', 'progress', 'pause'];
+
 const views = {
   sources: {
     title: 'Sources',
+    /** Each source's mapped tables (GET /console/tables); fixed for the life of the process. */
+    tables: null,
     async load() {
-      const [sources, reconcile] = await Promise.all([api('/api/sources'), api('/api/reconcile')]);
-      return { sources: sources.ok ? sources.body : [], reconcile: reconcile.ok ? reconcile.body : null };
+      const [sources, reconcile, tables] = await Promise.all([
+        api('/api/sources'),
+        api('/api/reconcile'),
+        this.tables === null ? api('/console/tables') : Promise.resolve({ ok: true, body: this.tables }),
+      ]);
+      if (tables.ok && tables.body && typeof tables.body === 'object') this.tables = tables.body;
+      return { sources: sources.ok ? sources.body : [], reconcile: reconcile.ok ? reconcile.body : null, tables: this.tables ?? {} };
     },
-    render({ sources, reconcile }) {
-      const rows = sources.map((s) =>
+    render({ sources, reconcile, tables }) {
+      const rows = sources.flatMap((s) => [
         el(
           'tr',
-          { 'data-source': s.name },
+          { 'data-source': s.name, class: s.paused ? 'paused' : null },
           el('th', { scope: 'row' }, s.name, el('div', { class: 'muted' }, s.kind)),
           el('td', { class: 'method' }, s.method ?? '—', s.methodReason ? el('div', { class: 'muted small' }, s.methodReason) : null),
-          el('td', { class: 'state' }, badge(s.state), el('div', { class: 'muted small' }, `since ${ago(s.since)}`), s.reason ? el('div', { class: 'reason' }, s.reason) : null),
+          el(
+            'td',
+            { class: 'state' },
+            badge(s.state),
+            s.paused ? [' ', badge('paused')] : null,
+            el('div', { class: 'muted small' }, `since ${ago(s.since)}`),
+            s.reason ? el('div', { class: 'reason' }, s.reason) : null,
+            (s.pausedTables ?? []).length > 0 ? el('div', { class: 'paused-tables small' }, `tables paused: ${s.pausedTables.join(', ')}`) : null,
+          ),
           el('td', { class: 'mono' }, s.position ?? '—', el('div', { class: 'muted small' }, s.commitTs ? `commit ${s.commitTs}` : '')),
           el('td', { class: 'num' }, seconds(s.lagSeconds)),
           el(
@@ -145,12 +236,12 @@ const views = {
           el('td', { class: 'num' }, n(s.envelopes)),
           el('td', { class: 'num' }, n(s.deadLetters)),
           el('td', { class: 'progress-cell' }, progressCell(s.progress)),
+          el('td', { class: 'pause' }, pauseButton(s.paused ? 'resume' : 'pause', s.name)),
         ),
-      );
+        tablesRow(s, tables[s.name], SOURCE_COLUMNS.length),
+      ]);
       const sourcesTable =
-        sources.length === 0
-          ? el('p', { class: 'empty' }, 'no sources')
-          : table(['source', 'method', 'state', 'position', 'lag', 'slot retains', 'envelopes', 'dead letters', 'progress'], rows, { id: 'sources-table' });
+        sources.length === 0 ? el('p', { class: 'empty' }, 'no sources') : table(SOURCE_COLUMNS, rows, { id: 'sources-table' });
 
       const runs = reconcile?.runs ?? [];
       const runRows = runs.map((r) =>
@@ -311,10 +402,7 @@ const views = {
       const note = el('input', { id: 'review-note', name: 'note', placeholder: 'note (why)', maxlength: 2000, class: 'wide' });
       const act = (action) => async (event) => {
         event.preventDefault();
-        if (token() === '') {
-          notice('Type the token (http.token) in the field at the top first: resolve and resync need it.', 'error');
-          return;
-        }
+        if (needToken('resolve and resync')) return;
         const body = {};
         if (by.value.trim() !== '') body.by = by.value.trim();
         if (note.value !== '') body.note = note.value;

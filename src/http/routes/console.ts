@@ -1,9 +1,12 @@
 /**
  * The web console: one static page (src/http/console/), no build step. The files are read
- * once, at registration; the page reads the JSON API like any other client.
+ * once, at registration; the page reads the JSON API like any other client, plus
+ * `GET /console/tables`, the mapped tables of each source, for its per-table pause and resume
+ * buttons (the API names a source's paused tables, not the ones it could pause).
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import type { Mapping } from '../../mapping/types.ts';
 import type { RouteModule } from '../server.ts';
 
 const FILES: Record<string, { file: string; type: string }> = {
@@ -12,7 +15,12 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
 
-export function consoleRoutes(): RouteModule {
+export interface ConsoleRoutesOptions {
+  /** Each source's mappings (BridgeHandle.mappings); without it the page shows no per-table buttons. */
+  mappings?: ReadonlyMap<string, readonly Pick<Mapping, 'table' | 'entity'>[]>;
+}
+
+export function consoleRoutes(options: ConsoleRoutesOptions = {}): RouteModule {
   return async (app: FastifyInstance) => {
     const dir = new URL('../console/', import.meta.url);
     for (const [path, { file, type }] of Object.entries(FILES)) {
@@ -27,5 +35,13 @@ export function consoleRoutes(): RouteModule {
           .send(body),
       );
     }
+    // The same names the pause API checks a table against (src/control/target.ts).
+    const tables = Object.fromEntries(
+      [...(options.mappings ?? new Map<string, never[]>())].map(([source, mappings]) => [
+        source,
+        mappings.map((m) => ({ table: m.table, entity: m.entity })),
+      ]),
+    );
+    app.get('/console/tables', async (_request, reply) => reply.header('cache-control', 'no-cache').send(tables));
   };
 }

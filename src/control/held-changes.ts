@@ -36,6 +36,12 @@ export interface HeldChangesOptions {
   log: Logger;
   /** Held changes handed over per replay batch (default 500). */
   replayBatch?: number;
+  /**
+   * Resolves once the inner source is set up (its onReady ran, so the pipeline knows every
+   * mapped table's route). No held change is replayed before: the pipeline skips a change of a
+   * table it has no route for, and the replay's checkpoint would then purge it unsent.
+   */
+  ready?: Promise<void>;
 }
 
 interface Backlog {
@@ -94,6 +100,14 @@ export class HeldChangesSource<C> implements CaptureSource<HeldCheckpoint<C>> {
     const poke = (): void => wake?.();
     const unsubscribe = this.options.onChange(poke);
     signal.addEventListener('abort', poke);
+    let innerReady = this.options.ready === undefined;
+    this.options.ready?.then(
+      () => {
+        innerReady = true;
+        poke();
+      },
+      () => undefined,
+    );
     try {
       for (;;) {
         if (next === undefined) {
@@ -124,7 +138,7 @@ export class HeldChangesSource<C> implements CaptureSource<HeldCheckpoint<C>> {
           await next.catch(() => undefined);
           continue;
         }
-        const table = [...this.backlogs.keys()].find((t) => !this.options.isPaused(t));
+        const table = innerReady ? [...this.backlogs.keys()].find((t) => !this.options.isPaused(t)) : undefined;
         if (table !== undefined) {
           const batch = await this.replay(table);
           if (batch) yield batch;

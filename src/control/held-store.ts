@@ -136,6 +136,18 @@ export class JetStreamHeldStore implements HeldStore {
   async purge(table: string, through: number): Promise<void> {
     await this.jsm.streams.purge(heldStreamName(this.settings.stream), { filter: this.subject(table), seq: through + 1 });
   }
+
+  /**
+   * Removes every held change of a table; returns how many. For a change of capture method:
+   * held changes belong to the position epoch they were captured in (src/runtime/position-space.ts).
+   */
+  async discard(table: string): Promise<number> {
+    try {
+      return (await this.jsm.streams.purge(heldStreamName(this.settings.stream), { filter: this.subject(table) })).purged;
+    } catch (error) {
+      throw new HmsSyncError('NATS', `cannot discard held changes of ${table}: ${errorMessage(error)}`, { cause: error, retryable: true });
+    }
+  }
 }
 
 function heldMessageId(source: string, change: RawChange): string {

@@ -242,14 +242,17 @@ async function runAttempt(
   pause: PauseWatch,
 ): Promise<void> {
   const routes = new Map<string, TableRoute>();
+  let routesReady!: () => void;
+  const ready = new Promise<void>((resolve) => (routesReady = resolve));
   const choice = await chooseCaptureMethod(source, mappings, offsets);
   const metrics = sourceMetrics(source.name);
   onMethod(choice.method, choice.reason);
   log.info({ event: LOG_EVENTS.captureMethod, capture: choice.method, requested: source.capture, reason: choice.reason }, `source ${source.name}: capture method ${choice.method} (${choice.reason})`);
   // Position epochs (position-space.ts): the method changed since the source last emitted.
-  const plan = await planEpoch({ source, mappings, offsets, log }, choice);
+  const discardHeld = (): Promise<void> => discardHeldChanges(config, source, mappings, nc, log);
+  const plan = await planEpoch({ source, mappings, offsets, log }, choice, discardHeld);
   if (plan.action === 'switch-to-log') {
-    await switchToLog(config, source, mappings, offsets, nc, log, counters, signal, markOnline, plan.record);
+    await switchToLog(config, source, mappings, offsets, nc, log, counters, signal, markOnline, plan.record, discardHeld);
     return;
   }
   const captureContext = {
@@ -259,6 +262,7 @@ async function runAttempt(
     log,
     onReady: (keyColumns: Map<string, string[]>) => {
       for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
+      routesReady();
       markOnline();
     },
   };
@@ -279,6 +283,7 @@ async function runAttempt(
           }),
           tables: mappings.map((m) => m.table),
           log,
+          ready,
         });
   const publisher = new JetStreamPublisher(nc, {
     maxInflight: config.nats.maxInflight,
@@ -337,6 +342,7 @@ async function switchToLog(
   signal: AbortSignal,
   markOnline: () => void,
   record: MethodRecord,
+  discardHeld: () => Promise<void>,
 ): Promise<void> {
   log.info({ event: 'capture_method_switching', from: 'poll', to: 'log', epoch: record.epoch }, `source ${source.name}: switching to log capture`);
   const start = await prepareLogStart({ source, mappings, offsets, log });
@@ -383,5 +389,35 @@ async function switchToLog(
   }
   // Stopped mid-pass: the pass may be incomplete, so the switch is not recorded.
   if (signal.aborted) return;
+  // Polling holds nothing; held changes here are from an earlier log epoch (left by a bridge
+  // that did not discard them when it fell back to polling). The pass just sent every table as
+  // it is, so they are older than what the stream holds; replayed in the new epoch they would
+  // sort after it.
+  await discardHeld();
   await commitSwitchToLog({ source, offsets, log }, record, start);
+}
+
+/**
+ * Removes the held changes of every mapped table of the source (a change of capture method: they
+ * belong to the old position epoch). Logged as a warning naming what was discarded: those are
+ * intermediate versions the new method's first read supersedes, except deletes, which
+ * reconciliation finds (docs/polling.md "Back to polling").
+ */
+async function discardHeldChanges(config: Config, source: SourceConfig, mappings: Mapping[], nc: NatsConnection, log: Logger): Promise<void> {
+  const store = await JetStreamHeldStore.open(nc, {
+    stream: config.nats.stream,
+    source: source.name,
+    duplicateWindowMs: config.nats.duplicateWindowMs,
+    replicas: config.nats.replicas,
+  });
+  for (const { table } of mappings) {
+    const discarded = await store.discard(table);
+    if (discarded > 0) {
+      log.warn(
+        { event: 'held_changes_discarded', table, discarded },
+        `${table}: ${discarded} held changes of a paused table discarded: they belong to the previous capture method's position epoch; ` +
+          'the new method sends the table as it is (a row deleted meanwhile is found by reconciliation)',
+      );
+    }
+  }
 }

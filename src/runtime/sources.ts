@@ -171,12 +171,20 @@ export type EpochPlan = { action: 'run'; record: MethodRecord } | { action: 'swi
  * polling chosen: a new poll epoch at once, the poll state of any earlier poll epoch forgotten
  * (its hashes no longer say what the stream holds), so every row goes out again as `r`.
  */
-export async function planEpoch(ctx: Pick<CaptureContext, 'source' | 'mappings' | 'offsets' | 'log'>, choice: MethodChoice): Promise<EpochPlan> {
+export async function planEpoch(
+  ctx: Pick<CaptureContext, 'source' | 'mappings' | 'offsets' | 'log'>,
+  choice: MethodChoice,
+  discardHeldChanges: () => Promise<void> = async () => undefined,
+): Promise<EpochPlan> {
   const { source, offsets, log } = ctx;
   const record = await loadMethodRecord(offsets, source.name, choice.method);
   if (record.method === choice.method) return { action: 'run', record };
   if (choice.method === 'log') return { action: 'switch-to-log', record };
   await new PollStateStore(offsets, source.name).forget(ctx.mappings.map((m) => m.table));
+  // Held changes of paused tables (docs/pause-resume.md) carry positions of this log epoch; a
+  // later log epoch would replay them under its own prefix, after (and over) newer rows. Gone
+  // before the new epoch is recorded, so a crash in between repeats this.
+  await discardHeldChanges();
   await dropOldSlot(ctx);
   const next = nextEpoch(record, 'poll', choice.reason);
   await offsets.put(methodKey(source.name), next);

@@ -148,7 +148,7 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
   registerSecret(input.http?.token);
   for (const scoped of input.http?.tokens ?? []) registerSecret(scoped.token);
 
-  const { duplicateWindow, lease, creds, tls, ...nats } = input.nats;
+  const { duplicateWindow, lease, creds, tls, heartbeat, ...nats } = input.nats;
   const fromConfigDir = (file: string): string => path.resolve(baseDir, file);
   const target = input.reconcile.target;
   return {
@@ -165,6 +165,7 @@ function buildConfig(source: YamlSource, input: ConfigInput, file: string): Conf
         },
       }),
       lease: { ttlMs: lease.ttl, renewMs: lease.renew },
+      heartbeatMs: heartbeat,
     },
     sources,
     reconcile: {

@@ -121,6 +121,8 @@ const natsShape = z.strictObject({
     .optional(),
   /** The per-source capture lease (docs/high-availability.md): taken over ttl after the holder's last renewal. */
   lease: z.strictObject({ ttl: duration({ min: 1000 }).default(10_000), renew: duration({ min: 100 }).default(3_000) }).prefault({}),
+  /** How often each source's heartbeat goes to core NATS (outside the stream). */
+  heartbeat: duration({ min: 100 }).default(10_000),
 });
 
 const natsSchema = natsShape.superRefine((nats, ctx) => {

@@ -22,6 +22,8 @@ export interface NatsConfig {
   /** Absolute paths of the TLS files. */
   tls?: NatsTlsConfig;
   lease: LeaseConfig;
+  /** Heartbeat interval: each source's state on core NATS, `_HMS.heartbeat.<subjectPrefix>.<source>`. */
+  heartbeatMs: number;
 }
 
 export interface NatsTlsConfig {

@@ -1,4 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
+import { startHeartbeats } from './heartbeat.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config, SourceConfig } from '../config/index.ts';
 import { statusSubject } from '../envelope/envelope.ts';
@@ -222,6 +223,14 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
       },
       signal,
     ).finally(() => lease.release());
+  });
+  startHeartbeats(nc, {
+    subjectPrefix: config.nats.subjectPrefix,
+    intervalMs: config.nats.heartbeatMs,
+    log,
+    signal,
+    beats: () =>
+      [...status.values()].map((s) => ({ source: s.name, state: s.state, method: s.method ?? null, position: counters.get(s.name)?.position ?? null })),
   });
   const done = Promise.all(jobs).then(() => pause.close());
   void done.then(removeGauges, removeGauges);

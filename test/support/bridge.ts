@@ -123,6 +123,8 @@ export interface BridgeConfigOptions {
   mappings: Record<string, string>;
   /** Top-level YAML appended to the config (e.g. `http:` or `subscribers:` blocks), unindented. */
   top?: string;
+  /** Extra keys of the `nats:` block (e.g. `heartbeat: 200ms`), one per line, unindented. */
+  nats?: string;
 }
 
 export interface BridgeSetup {
@@ -151,6 +153,7 @@ export function writeBridgeFiles(ws: Workspace, options: BridgeConfigOptions): B
       `  stream: ${stream}`,
       `  subjectPrefix: ${prefix}`,
       `  offsetsBucket: ${bucket}`,
+      ...(options.nats ? options.nats.split('\n').map((l) => `  ${l}`) : []),
       'sources:',
       `  - name: ${options.source.name}`,
       `    kind: ${options.source.kind ?? 'postgres'}`,

@@ -38,6 +38,7 @@ describe('loadConfig: a valid file', () => {
         user: 'bridge',
         password: 'nats-pass-9',
         lease: { ttlMs: 10_000, renewMs: 3_000 },
+        heartbeatMs: 10_000,
       },
       sources: [
         {
@@ -101,6 +102,7 @@ describe('loadConfig: a valid file', () => {
       maxInflight: 4096,
       offsetsBucket: 'hms_sync_offsets',
       lease: { ttlMs: 10_000, renewMs: 3_000 },
+        heartbeatMs: 10_000,
     });
     expect(config.sources[0]).toEqual({
       name: 'fhwa',

@@ -57,6 +57,32 @@ export function checksumOf(hashes: Iterable<readonly [number, number]>): RangeSu
   return { count, checksum: checksumHex(hi, lo) };
 }
 
+/**
+ * Sorted entries with each key once: among entries with the same key id the later one (in
+ * input order, which the stable sort kept) replaces the earlier, at the earlier one's place.
+ */
+function withoutDuplicates(sorted: IndexEntry[], compare: KeyComparator): IndexEntry[] {
+  let i = 1;
+  while (i < sorted.length && compare(sorted[i - 1]!.key, sorted[i]!.key) !== 0) i++;
+  if (i >= sorted.length) return sorted; // no two keys compare equal: nothing to merge
+  const out = sorted.slice(0, i - 1);
+  let start = i - 1;
+  while (start < sorted.length) {
+    let end = start + 1;
+    while (end < sorted.length && compare(sorted[start]!.key, sorted[end]!.key) === 0) end++;
+    if (end - start === 1) {
+      out.push(sorted[start]!);
+    } else {
+      // Equal in order but possibly distinct ids (both kept, as distinct keys).
+      const byId = new Map<string, IndexEntry>();
+      for (let k = start; k < end; k++) byId.set(keyId(sorted[k]!.key), sorted[k]!);
+      out.push(...byId.values());
+    }
+    start = end;
+  }
+  return out;
+}
+
 export type RowFetcher = (entries: readonly IndexEntry[]) => Promise<SideRow[]>;
 
 export class IndexedSide implements ReconcileSide {
@@ -64,9 +90,13 @@ export class IndexedSide implements ReconcileSide {
   private readonly entries: IndexEntry[];
   private readonly prefixHi: Uint32Array;
   private readonly prefixLo: Uint32Array;
-  private readonly byKey = new Map<string, IndexEntry>();
+  /** By key id, built on first use: bisection itself never needs it, and for a 1M-row side it is 1M strings. */
+  private byKeyMap: Map<string, IndexEntry> | undefined;
 
-  /** `entries` in any order; keys must be unique (a later duplicate replaces an earlier one). */
+  /**
+   * `entries` in any order (sorted in place); keys must be unique (a later duplicate replaces
+   * an earlier one).
+   */
   constructor(
     readonly name: string,
     spec: CompareSpec,
@@ -75,9 +105,10 @@ export class IndexedSide implements ReconcileSide {
     private readonly extraPositions: ReadonlyMap<string, string> = new Map(),
   ) {
     this.compare = keyComparator(keyKinds(spec));
-    for (const entry of entries) this.byKey.set(keyId(entry.key), entry);
-    this.entries = this.byKey.size === entries.length ? entries : [...this.byKey.values()];
-    this.entries.sort((a, b) => this.compare(a.key, b.key));
+    // A stable sort (sources read in key order are already sorted: one pass), then duplicates
+    // are next to each other and found without a map of every key.
+    entries.sort((a, b) => this.compare(a.key, b.key));
+    this.entries = withoutDuplicates(entries, this.compare);
     const n = this.entries.length;
     this.prefixHi = new Uint32Array(n + 1);
     this.prefixLo = new Uint32Array(n + 1);
@@ -85,10 +116,21 @@ export class IndexedSide implements ReconcileSide {
     let lo = 0;
     for (let i = 0; i < n; i++) {
       const e = this.entries[i]!;
-      [hi, lo] = add64(hi, lo, e.hi, e.lo);
+      // add64, inline (once per row).
+      const l = lo + e.lo;
+      hi = (hi + e.hi + (l >= TWO_32 ? 1 : 0)) >>> 0;
+      lo = l >>> 0;
       this.prefixHi[i + 1] = hi;
       this.prefixLo[i + 1] = lo;
     }
+  }
+
+  private get byKey(): Map<string, IndexEntry> {
+    if (this.byKeyMap === undefined) {
+      this.byKeyMap = new Map();
+      for (const entry of this.entries) this.byKeyMap.set(keyId(entry.key), entry);
+    }
+    return this.byKeyMap;
   }
 
   get size(): number {

@@ -29,24 +29,30 @@ export function decodeDecimal(buffer: Uint8Array, offset: number, precision: num
   if (offset + size > buffer.length) throw new RangeError(`DECIMAL(${precision},${scale}) needs ${size} bytes at ${offset}`);
   const negative = (buffer[offset]! & 0x80) === 0;
   const mask = negative ? 0xff : 0;
+  // Groups are read by a module-level helper (no closure per value: this runs per DECIMAL cell).
   let pos = offset;
-  const group = (length: number): number => {
-    let value = 0;
-    for (let i = 0; i < length; i++, pos++) value = value * 256 + ((buffer[pos]! ^ mask ^ (pos === offset ? 0x80 : 0)) & 0xff);
-    return value;
-  };
   const intg = precision - scale;
   let integer = '';
   const lead = intg % DIGITS_PER_GROUP;
-  if (lead > 0) integer += String(group(DIG2BYTES[lead]!));
-  for (let i = 0; i < Math.floor(intg / DIGITS_PER_GROUP); i++) integer += String(group(4)).padStart(DIGITS_PER_GROUP, '0');
+  if (lead > 0) {
+    integer += String(readGroup(buffer, pos, DIG2BYTES[lead]!, mask, offset));
+    pos += DIG2BYTES[lead]!;
+  }
+  for (let i = 0; i < Math.floor(intg / DIGITS_PER_GROUP); i++, pos += 4) integer += String(readGroup(buffer, pos, 4, mask, offset)).padStart(DIGITS_PER_GROUP, '0');
   let fraction = '';
-  for (let i = 0; i < Math.floor(scale / DIGITS_PER_GROUP); i++) fraction += String(group(4)).padStart(DIGITS_PER_GROUP, '0');
+  for (let i = 0; i < Math.floor(scale / DIGITS_PER_GROUP); i++, pos += 4) fraction += String(readGroup(buffer, pos, 4, mask, offset)).padStart(DIGITS_PER_GROUP, '0');
   const trail = scale % DIGITS_PER_GROUP;
-  if (trail > 0) fraction += String(group(DIG2BYTES[trail]!)).padStart(trail, '0');
+  if (trail > 0) fraction += String(readGroup(buffer, pos, DIG2BYTES[trail]!, mask, offset)).padStart(trail, '0');
   integer = integer.replace(/^0+(?=\d)/, '') || '0';
   const text = scale > 0 ? `${integer}.${fraction}` : integer;
   return negative && /[1-9]/.test(text) ? `-${text}` : text;
+}
+
+/** One big-endian digit group of a binary DECIMAL at `pos`; the value's first byte has its sign bit flipped. */
+function readGroup(buffer: Uint8Array, pos: number, length: number, mask: number, first: number): number {
+  let value = 0;
+  for (let i = 0; i < length; i++, pos++) value = value * 256 + ((buffer[pos]! ^ mask ^ (pos === first ? 0x80 : 0)) & 0xff);
+  return value;
 }
 
 function pad(value: number, width: number): string {

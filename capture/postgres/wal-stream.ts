@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { HmsSyncError } from '../../src/errors.ts';
-import { compareLsn, lsnToHex16, pgPosition } from '../../src/envelope/envelope.ts';
+import { compareLsn, lsnToHex16 } from '../../src/envelope/envelope.ts';
 import type { Logger } from '../../src/log.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
@@ -51,6 +51,8 @@ class TextPgoutputPlugin extends PgoutputPlugin {
 
 interface OpenTx {
   commitLsn: string;
+  /** lsnToHex16(commitLsn) + '-': every position of the transaction starts with it. */
+  positionPrefix: string;
   commitTs: string;
   index: number;
   /** Top-level transaction id (32 bits), to tell when the transaction is visible to a read. */
@@ -149,6 +151,11 @@ export class WalStream {
     return batch;
   }
 
+  /** Messages the library has received and queued but not yet handed to us. */
+  private moreReceived(): boolean {
+    return (this.service as unknown as { _messageQueue: unknown[] })._messageQueue.length > 0;
+  }
+
   private onHeartbeat(lsn: string, shouldRespond: boolean): void {
     // An idle slot must not pin WAL: when everything received has been confirmed and nothing
     // is half-read, the keepalive's position is safe to confirm. The library queues data
@@ -167,59 +174,85 @@ export class WalStream {
     if (shouldRespond || idle) void this.sendStatus();
   }
 
-  private async onMessage(message: Pgoutput.Message): Promise<void> {
+  /**
+   * Returns a promise only when the message had to wait (batch queue full, a TOAST read-back):
+   * the library awaits what its listener returns before the next message, and an insert, the
+   * common case, needs no promise at all (this runs once per row).
+   */
+  private onMessage(message: Pgoutput.Message): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
     try {
-      await this.handle(message);
+      pending = this.handle(message);
     } catch (error) {
-      // The library logs and skips a message whose handler throws: never let that happen,
-      // fail the attempt instead so it restarts from the last confirmed position.
-      this.queue.fail(error instanceof HmsSyncError ? error : classifyPgError(error, this.where));
-      await this.service.stop().catch(() => undefined);
+      return this.failAttempt(error);
     }
+    if (pending) return pending.then(() => this.afterMessage(), (error: unknown) => this.failAttempt(error));
+    this.afterMessage();
+    return undefined;
   }
 
-  private async handle(message: Pgoutput.Message): Promise<void> {
+  private afterMessage(): void {
+    // The last of the messages received so far: a batch held back at a commit goes now.
+    if (this.open.checkpoint !== undefined && this.queue.consumerWaiting && !this.moreReceived()) this.queue.nudge();
+  }
+
+  private async failAttempt(error: unknown): Promise<void> {
+    // The library logs and skips a message whose handler throws: never let that happen,
+    // fail the attempt instead so it restarts from the last confirmed position.
+    this.queue.fail(error instanceof HmsSyncError ? error : classifyPgError(error, this.where));
+    await this.service.stop().catch(() => undefined);
+  }
+
+  private handle(message: Pgoutput.Message): Promise<void> | undefined {
     switch (message.tag) {
       case 'begin':
         this.tx = {
           commitLsn: message.commitLsn ?? '0/0',
+          positionPrefix: lsnToHex16(message.commitLsn ?? '0/0') + '-',
           commitTs: microsToIso(message.commitTime as bigint),
           index: 0,
           // The library reads the xid as a signed int32.
           xid: message.xid >>> 0,
         };
-        return;
+        return undefined;
       case 'commit': {
         this.tx = undefined;
         const end = message.commitEndLsn ?? message.commitLsn ?? '0/0';
         this.receivedCommitEnd = end;
         this.open.checkpoint = end;
         if (this.open.changes.length >= this.maxBatch) this.pushOpen();
-        else if (this.queue.consumerWaiting) this.queue.nudge();
-        await this.queue.whenSpace();
-        return;
+        // Hand the batch over now only when no more messages are already received: with a
+        // backlog, the next transactions join this batch, so one batch (and one socket write
+        // to NATS) carries many small transactions instead of one each. pgoutput sends a
+        // transaction only once committed, so what is waiting is never a commit away.
+        else if (this.queue.consumerWaiting && !this.moreReceived()) this.queue.nudge();
+        return this.queue.whenSpace();
       }
       case 'relation':
         this.onRelation(message);
-        return;
+        return undefined;
       case 'insert':
       case 'update':
-      case 'delete':
-        await this.onRow(message);
-        break;
+      case 'delete': {
+        const pending = this.onRow(message);
+        return pending ? pending.then(() => this.afterChange()) : this.afterChange();
+      }
       case 'truncate':
         for (const relation of message.relations) {
           const entry = this.byRelation.get(relation.relationOid);
           if (entry) this.emit(entry, { op: 't', row: null, before: null, keyRow: null });
         }
-        break;
+        return this.afterChange();
       default:
-        return;
+        return undefined;
     }
-    if (this.open.changes.length >= this.maxBatch) {
-      this.pushOpen();
-      await this.queue.whenSpace();
-    }
+  }
+
+  /** A full batch is handed on mid-transaction; waits while the batch queue is full. */
+  private afterChange(): Promise<void> | undefined {
+    if (this.open.changes.length < this.maxBatch) return undefined;
+    this.pushOpen();
+    return this.queue.whenSpace();
   }
 
   private pushOpen(): void {
@@ -241,9 +274,10 @@ export class WalStream {
     this.byRelation.set(message.relationOid, { ...entry, columns });
   }
 
-  private async onRow(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> {
+  /** Inserts and deletes are handled at once; an update may read TOAST values back (async). */
+  private onRow(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> | undefined {
     const entry = this.byRelation.get(message.relation.relationOid);
-    if (!entry) return;
+    if (!entry) return undefined;
     const { columns, keyColumns } = entry;
     if (message.tag === 'insert') {
       const row = this.toRow(message.new, columns);
@@ -271,6 +305,11 @@ export class WalStream {
       this.emit(entry, { op: 'd', row: null, before, keyRow: pick(keyTuple, keyColumns) });
       return;
     }
+    return this.onUpdate(entry, message);
+  }
+
+  private async onUpdate(entry: StreamTable & { columns: Map<string, SourceColumn> }, message: Pgoutput.MessageUpdate): Promise<void> {
+    const { columns, keyColumns } = entry;
     const before = message.old ? this.toRow(message.old, columns) : null;
     let row = this.toRow(message.new, columns);
     const unchanged = Object.keys(row).filter((c) => row[c] === undefined);
@@ -310,14 +349,22 @@ export class WalStream {
     const tx = this.tx;
     if (!tx) throw new HmsSyncError('INTERNAL', `${this.where}: change outside a transaction`);
     tx.index += 1;
-    this.open.changes.push({
-      ...change,
+    // One object shape for every change (no spread): this runs once per row. The position is
+    // pgPosition(commitLsn, index), with the LSN part computed once per transaction.
+    const raw: RawChange = {
+      op: change.op,
       table: entry.table.table,
-      position: pgPosition(tx.commitLsn, tx.index),
+      position: tx.positionPrefix + tx.index.toString(16).toUpperCase().padStart(8, '0'),
       commitTs: tx.commitTs,
       capture: 'log',
+      row: change.row,
+      before: change.before,
+      keyRow: change.keyRow,
       columns: entry.columns,
-    });
+    };
+    if (change.refetched !== undefined) raw.refetched = change.refetched;
+    if (change.error !== undefined) raw.error = change.error;
+    this.open.changes.push(raw);
   }
 
   private toRow(tuple: Record<string, unknown>, columns: Map<string, SourceColumn>): SourceRow {

@@ -9,16 +9,16 @@
  */
 import type pg from 'pg';
 import { loadTables, resolveKeyColumns, type PgTable } from '../../capture/postgres/catalog.ts';
-import { classifyPgError, connectClient, describeServer } from '../../capture/postgres/connection.ts';
-import { snapshotTable } from '../../capture/postgres/snapshot.ts';
+import { classifyPgError, connectClient, describeServer, quoteIdent, quoteTable } from '../../capture/postgres/connection.ts';
 import { estimateRowCount } from '../../capture/postgres/slot-lag.ts';
 import { pgPosition } from '../../src/envelope/envelope.ts';
 import { mapRow } from '../../src/mapping/index.ts';
+import { rowMapper } from '../../src/mapping/engine.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
 import { IndexedSide, type IndexEntry } from '../indexed-side.ts';
 import { hashRow, keyObjectOf, rowKey } from '../normalize.ts';
 import type { CompareSpec, SideRow } from '../types.ts';
-import { keyInputText, readRowsByKey } from './postgres-rows.ts';
+import { columnsOf, readRowsByKey, toSourceRead } from './postgres-rows.ts';
 
 export interface PostgresSourceOptions {
   url: string;
@@ -79,27 +79,36 @@ export class PostgresSourceSide {
 
   async scan(chunkSize: number, signal: AbortSignal): Promise<IndexedSide> {
     const entries: IndexEntry[] = [];
-    for await (const chunk of snapshotTable(this.client, this.table, this.keyColumns, {
-      position: this.startPosition,
-      commitTs: new Date().toISOString(),
-      chunkSize,
-      signal,
-    })) {
-      for (const change of chunk.changes) {
+    const map = rowMapper(this.mapping, this.keyColumns, { defaultTimezone: this.timezone });
+    // The keyset pagination of capture/postgres/snapshot.ts (same statement, same text
+    // conversions), pipelined: the next chunk is asked for as soon as this one arrived, so the
+    // server reads and sends it while this process maps and hashes the current one.
+    const keyList = this.keyColumns.map(quoteIdent).join(', ');
+    const from = quoteTable(this.table.schema, this.table.name);
+    const read = (afterKey: string[] | undefined): Promise<pg.QueryResult<Record<string, string | null>>> => {
+      const where = afterKey ? `WHERE (${keyList}) > (${this.keyColumns.map((_, i) => `$${i + 1}`).join(', ')})` : '';
+      const params = afterKey ? [...afterKey, chunkSize] : [chunkSize];
+      return this.client.query<Record<string, string | null>>(`SELECT * FROM ${from} ${where} ORDER BY ${keyList} LIMIT $${params.length}`, params);
+    };
+    let next: Promise<pg.QueryResult<Record<string, string | null>>> | undefined = read(undefined);
+    while (next) {
+      signal.throwIfAborted();
+      const result: pg.QueryResult<Record<string, string | null>> = await next;
+      const last = result.rows[result.rows.length - 1];
+      next = result.rows.length < chunkSize || !last ? undefined : read(this.keyColumns.map((k) => last[k] as string));
+      // Keep the pipelined query's rejection handled while this chunk is processed.
+      next?.catch(() => undefined);
+      const columns = columnsOf(this.table, result.fields);
+      for (const raw of result.rows) {
         this.scanned += 1;
-        const mapped = mapRow(this.mapping, change.row!, change.columns, this.keyColumns, { defaultTimezone: this.timezone });
+        const { row, sourceKey } = toSourceRead(raw, columns, this.keyColumns);
+        const mapped = map(row, columns);
         if (!mapped.ok) {
           this.unmappable += 1;
           continue;
         }
         const [hi, lo] = hashRow(this.spec, mapped.after);
-        entries.push({
-          key: rowKey(this.spec, mapped.after),
-          keyObject: keyObjectOf(this.spec, mapped.after),
-          hi,
-          lo,
-          sourceKey: this.keyColumns.map((k) => keyInputText(change.row![k])),
-        });
+        entries.push({ key: rowKey(this.spec, mapped.after), keyObject: keyObjectOf(this.spec, mapped.after), hi, lo, sourceKey });
       }
     }
     signal.throwIfAborted();

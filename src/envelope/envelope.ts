@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../mapping/types.ts';
 import { keyToken } from './key-token.ts';
 
@@ -42,10 +42,9 @@ export interface DeadLetter {
  * table, key, op), never from the time it was read, so replays dedupe in JetStream.
  */
 export function envelopeId(sourceName: string, position: string, table: string, key: string, op: Op | 'dlq'): string {
-  return createHash('sha256')
-    .update(JSON.stringify([sourceName, position, table, key, op]))
-    .digest('hex')
-    .slice(0, 32);
+  // One-shot hash: the same digest as createHash('sha256').update(text).digest('hex'), without
+  // a Hash object per envelope.
+  return hash('sha256', JSON.stringify([sourceName, position, table, key, op]), 'hex').slice(0, 32);
 }
 
 export function entitySubject(prefix: string, sourceName: string, entity: string, key: JsonObject | null): string {

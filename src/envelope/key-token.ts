@@ -18,8 +18,12 @@ export function keyValueText(value: JsonValue): string {
   return JSON.stringify(value);
 }
 
+const ALL_PLAIN = /^[A-Za-z0-9-]+$/;
+
 export function encodeKeyValue(text: string): string {
   if (text === '') return '_';
+  // Most keys (numbers, codes) need no escape at all.
+  if (ALL_PLAIN.test(text)) return text;
   let out = '';
   for (const char of text) {
     if (PLAIN.test(char)) {

@@ -132,6 +132,11 @@ export function mapRow(
   keyColumns: readonly string[],
   options: MapOptions = {},
 ): MapResult {
+  return rowMapper(mapping, keyColumns, options)(row, columns);
+}
+
+/** The compiled mapper mapRow uses (compiled on first use, then kept), for callers mapping many rows. */
+export function rowMapper(mapping: Mapping, keyColumns: readonly string[], options: MapOptions = {}): RowMapper {
   let byKey = compiled.get(mapping);
   if (byKey === undefined) {
     byKey = new Map();
@@ -143,5 +148,5 @@ export function mapRow(
     mapper = compileMapping(mapping, keyColumns, options);
     byKey.set(cacheKey, mapper);
   }
-  return mapper(row, columns);
+  return mapper;
 }

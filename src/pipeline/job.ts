@@ -39,7 +39,7 @@ export async function runJob(options: JobOptions, signal: AbortSignal): Promise<
       const delay = retryDelayMs(error, failures);
       setState('offline', errorMessage(error));
       options.log.error(
-        { source: options.name, code: error instanceof HmsSyncError ? error.code : undefined, retryInMs: delay },
+        { event: 'attempt_failed', source: options.name, code: error instanceof HmsSyncError ? error.code : undefined, retryInMs: delay },
         errorMessage(error),
       );
       await sleep(delay, undefined, { signal }).catch(() => undefined);

@@ -23,6 +23,13 @@ export interface PipelineOptions {
   /** How long a drain (SIGTERM) may wait for outstanding acknowledgements. */
   drainTimeoutMs?: number;
   counters?: PipelineCounters;
+  /** Per-envelope metrics (src/metrics SourceMetrics): called on the hot path, must be cheap. */
+  metrics?: PipelineMetrics;
+}
+
+export interface PipelineMetrics {
+  envelope(entity: string, op: string): void;
+  deadLetter(entity: string): void;
 }
 
 /**
@@ -73,9 +80,11 @@ export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, optio
         const out = translate(change, route, options.ctx, now);
         if (out.deadLetter) {
           counters.deadLetters += 1;
+          options.metrics?.deadLetter(out.entity);
           options.log.warn({ table: change.table, position: change.position, subject: out.message.subject }, 'row sent to the dead-letter subject');
         } else {
           counters.envelopes += 1;
+          options.metrics?.envelope(out.entity, change.op);
         }
         const handedOver = sink.publish(out.message);
         if (handedOver) await handedOver;

@@ -1,6 +1,7 @@
-import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
+import { EnvelopeHeaders } from './envelope-headers.ts';
 
 export interface PublisherOptions {
   /** Upper bound on unacknowledged publishes (back-pressure to capture beyond it). */
@@ -10,17 +11,25 @@ export interface PublisherOptions {
   /** Give up on a message after this many sends: the attempt fails and restarts from the last checkpoint. */
   maxSends: number;
   onResend?: (subject: string, sends: number, reason: string) => void;
+  /** Called once per acknowledged message with the milliseconds from its (last) send to the ack (metrics). */
+  onAck?: (latencyMs: number) => void;
 }
 
 interface Inflight {
   seq: number;
   message: OutgoingMessage;
+  headers: EnvelopeHeaders;
+  reply: string;
   sentAt: number;
   sends: number;
-  waiters: Array<() => void>;
+  /** Publishes of the same subject waiting for this one's ack (allocated when one waits). */
+  waiters: Array<() => void> | undefined;
 }
 
 const decoder = new TextDecoder();
+/** How every JetStream PubAck begins (`{"stream":"NAME","seq":N,...}`). */
+const PUB_ACK_START = Buffer.from('{"stream":');
+const ERROR_FIELD = Buffer.from('"error"');
 
 /**
  * Pipelined JetStream publisher: one reply subscription for all acks, a bounded number of
@@ -40,6 +49,8 @@ export class JetStreamPublisher implements Sink {
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** In-flight count at or below which publishes held back for capacity go on. */
+  private readonly resumeAt: number;
   private capacityWaiters: Array<() => void> = [];
   private ackWaiters: Array<{ seq: number; resolve: () => void; reject: (e: unknown) => void }> = [];
   private failure: HmsSyncError | undefined;
@@ -50,6 +61,7 @@ export class JetStreamPublisher implements Sink {
     private readonly nc: NatsConnection,
     private readonly options: PublisherOptions,
   ) {
+    this.resumeAt = Math.max(0, options.maxInflight - Math.max(1, Math.floor(options.maxInflight / 4)));
     this.inbox = createInbox();
     this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
     this.timer = setInterval(() => this.resendOverdue(), Math.max(100, Math.floor(options.ackTimeoutMs / 4)));
@@ -105,7 +117,7 @@ export class JetStreamPublisher implements Sink {
       this.throwIfFailed();
       const sameSubject = this.bySubject.get(message.subject);
       if (sameSubject) {
-        await new Promise<void>((resolve) => sameSubject.waiters.push(resolve));
+        await new Promise<void>((resolve) => (sameSubject.waiters ??= []).push(resolve));
         continue;
       }
       if (this.inflight.size >= this.options.maxInflight) {
@@ -118,7 +130,16 @@ export class JetStreamPublisher implements Sink {
   }
 
   private enqueue(message: OutgoingMessage): void {
-    const entry: Inflight = { seq: ++this.seq, message, sentAt: 0, sends: 0, waiters: [] };
+    const seq = ++this.seq;
+    const entry: Inflight = {
+      seq,
+      message,
+      headers: new EnvelopeHeaders(message.msgId, message.op),
+      reply: `${this.inbox}.${seq}`,
+      sentAt: 0,
+      sends: 0,
+      waiters: undefined,
+    };
     this.inflight.set(entry.seq, entry);
     this.bySubject.set(message.subject, entry);
     this.send(entry);
@@ -158,14 +179,10 @@ export class JetStreamPublisher implements Sink {
   }
 
   private send(entry: Inflight): void {
-    const h = natsHeaders();
-    h.set('Nats-Msg-Id', entry.message.msgId);
-    h.set('Hms-Op', entry.message.op);
-    h.set('Content-Type', 'application/json');
     entry.sentAt = Date.now();
     entry.sends += 1;
     try {
-      this.nc.publish(entry.message.subject, entry.message.payload, { headers: h, reply: `${this.inbox}.${entry.seq}` });
+      this.nc.publish(entry.message.subject, entry.message.payload, { headers: entry.headers, reply: entry.reply });
     } catch (error) {
       // A closed connection cannot recover: fail the attempt. A full buffer while reconnecting
       // shows up as a missing ack and is re-sent by the timer.
@@ -188,6 +205,14 @@ export class JetStreamPublisher implements Sink {
       entry.sentAt = Date.now() - this.options.ackTimeoutMs / 2;
       return;
     }
+    // The common case, a PubAck without an error, needs no JSON parse: it is recognized by its
+    // opening bytes and the absence of an "error" field (anything else is parsed in full).
+    const data = msg.data;
+    if (startsWith(data, PUB_ACK_START) && Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(ERROR_FIELD) < 0) {
+      this.options.onAck?.(Date.now() - entry.sentAt);
+      this.settle(entry);
+      return;
+    }
     let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code?: number; description: string } };
     try {
       ack = JSON.parse(decoder.decode(msg.data));
@@ -205,21 +230,29 @@ export class JetStreamPublisher implements Sink {
       );
       return;
     }
+    this.options.onAck?.(Date.now() - entry.sentAt);
     this.settle(entry);
   }
 
   private settle(entry: Inflight): void {
     this.inflight.delete(entry.seq);
     if (this.bySubject.get(entry.message.subject) === entry) this.bySubject.delete(entry.message.subject);
-    for (const wake of entry.waiters) wake();
+    if (entry.waiters) for (const wake of entry.waiters) wake();
+    // Capacity comes back at a low-water mark, not with every ack: at a full window each ack
+    // would otherwise let exactly one message out, each in its own socket write (the client
+    // flushes per microtask), and the bridge and nats-server would trade one small write and
+    // one small ack at a time. Released together, the waiting publishes go out as one write.
     const capacity = this.capacityWaiters;
-    if (capacity.length > 0 && this.inflight.size < this.options.maxInflight) {
+    if (capacity.length > 0 && this.inflight.size <= this.resumeAt) {
       this.capacityWaiters = [];
       for (const wake of capacity) wake();
     }
     if (this.ackWaiters.length > 0) {
+      // Once per ack: look before building any array (usually no waiter is due yet).
       const through = this.ackedThrough;
-      const ready = this.ackWaiters.filter((w) => w.seq <= through);
+      let due = false;
+      for (const w of this.ackWaiters) if (w.seq <= through) due = true;
+      const ready = due ? this.ackWaiters.filter((w) => w.seq <= through) : [];
       if (ready.length > 0) {
         this.ackWaiters = this.ackWaiters.filter((w) => w.seq > through);
         for (const w of ready) w.resolve();
@@ -253,10 +286,16 @@ export class JetStreamPublisher implements Sink {
     this.ackWaiters = [];
     for (const wake of this.capacityWaiters) wake();
     this.capacityWaiters = [];
-    for (const entry of this.inflight.values()) for (const wake of entry.waiters) wake();
+    for (const entry of this.inflight.values()) if (entry.waiters) for (const wake of entry.waiters) wake();
   }
 
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
+  if (data.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
+  return true;
 }

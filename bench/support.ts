@@ -1,0 +1,201 @@
+// What every bench phase shares: the bridge as a child process, a JetStream message count,
+// and CPU and memory read from /proc (what each process spent, not what a profile guesses).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { descendantPids } from '../src/servers/index.ts';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+/** The scale of the 1M-row phases (RSS, polling, reconciliation); BENCH_BIG_ROWS to shrink it while developing. */
+export const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
+
+export function log(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+
+/** CPU seconds a process spent so far (user + system), with its reaped children when `children`. */
+export function cpuSeconds(pid: number | undefined, children = false): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state is f[0], utime f[11], stime f[12], cutime f[13], cstime f[14].
+    const own = Number(f[11]) + Number(f[12]);
+    return (children ? own + Number(f[13]) + Number(f[14]) : own) * TICK_S;
+  } catch {
+    return 0;
+  }
+}
+
+/** A process tree's CPU (the root with its reaped children, and every live descendant). */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  return cpuSeconds(pid, true) + descendantPids(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
+}
+
+/** Seconds the whole machine's CPUs were busy (all cores summed), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (line[3] ?? 0) + (line[4] ?? 0);
+  return (line.reduce((a, b) => a + b, 0) - idle) * TICK_S;
+}
+
+export type CpuProbes = Record<string, () => number>;
+
+/** CPU seconds each probe's process spent between start() and the returned stop(). */
+export function measureCpu(probes: CpuProbes): () => Record<string, number> {
+  const before = Object.fromEntries(Object.entries(probes).map(([name, probe]) => [name, probe()]));
+  const busyBefore = machineBusySeconds();
+  return () => {
+    const out: Record<string, number> = {};
+    for (const [name, probe] of Object.entries(probes)) out[name] = probe() - before[name]!;
+    out.machine = machineBusySeconds() - busyBefore;
+    return out;
+  };
+}
+
+/** "bridge 12.1, nats-server 8.0, ... µs a row" */
+export function perRow(cpu: Record<string, number>, rows: number): string {
+  return Object.entries(cpu)
+    .map(([name, s]) => `${name} ${((s * 1e6) / rows).toFixed(1)}`)
+    .join(', ');
+}
+
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
+
+export interface BridgeSpec {
+  natsUrl: string;
+  stream: string;
+  subjectPrefix: string;
+  offsetsBucket: string;
+  /** The YAML flow mapping of the one source. */
+  source: string;
+  mappings: Record<string, string>;
+  logLevel?: string;
+}
+
+/** A bridge (`hms-sync run`) as a child process, with a CPU profile where BENCH_PROFILE=DIR. */
+export class Bridge {
+  readonly child: ChildProcess;
+  private readonly dir: string;
+  private stderr = '';
+
+  constructor(spec: BridgeSpec) {
+    this.dir = mkdtempSync(join(tmpdir(), 'hms-sync-bench-'));
+    mkdirSync(join(this.dir, 'mappings'));
+    for (const [file, text] of Object.entries(spec.mappings)) writeFileSync(join(this.dir, 'mappings', file), text);
+    writeFileSync(
+      join(this.dir, 'hms-sync.yaml'),
+      `nats: { servers: ${spec.natsUrl}, stream: ${spec.stream}, subjectPrefix: ${spec.subjectPrefix}, offsetsBucket: ${spec.offsetsBucket}${
+        process.env.BENCH_MAX_INFLIGHT ? `, maxInflight: ${Number(process.env.BENCH_MAX_INFLIGHT)}` : ''
+      } }
+sources:
+  - ${spec.source}
+log: { level: ${spec.logLevel ?? 'warn'} }
+`,
+    );
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    // BENCH_BRIDGE_NODE_OPTIONS: node flags for the bridge only (experiments; the figures in
+    // docs/benchmarks.md are with none).
+    const flags = process.env.BENCH_BRIDGE_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...flags, ...profile, join(ROOT, 'bin', 'hms-sync.js'), 'run', '-c', join(this.dir, 'hms-sync.yaml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const logFile = process.env.BENCH_BRIDGE_LOG; // BENCH_BRIDGE_LOG=FILE: all bridge output appended there
+    const keep = (chunk: Buffer): void => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-20_000);
+      if (logFile) appendFileSync(logFile, chunk);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get output(): string {
+    return this.stderr;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(this.stderr)) {
+      if (this.child.exitCode !== null) throw new Error(`bridge exited (${this.child.exitCode}):\n${this.stderr}`);
+      if (Date.now() > until) throw new Error(`bridge did not print ${pattern} in ${timeoutMs} ms:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Messages a stream holds, polled through one connection. */
+export class StreamCount implements AsyncDisposable {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+  ) {}
+
+  static async open(natsUrl: string, stream: string): Promise<StreamCount> {
+    const nc = await connect({ servers: natsUrl });
+    return new StreamCount(nc, await jetstreamManager(nc), stream);
+  }
+
+  async count(): Promise<number> {
+    return (await this.jsm.streams.info(this.stream).catch(() => undefined))?.state.messages ?? 0;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.nc.close();
+  }
+}
+
+/** Times the bridge from its first envelope in the stream to `total` of them. */
+export async function timeCatchUp(
+  counter: StreamCount,
+  total: number,
+  bridge: Bridge,
+  onFirst?: () => void,
+): Promise<{ rowsPerS: number; seconds: number }> {
+  const poll = async (until: (n: number) => boolean, what: string, timeoutMs: number, intervalMs: number): Promise<number> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = await counter.count();
+      if (until(n)) return n;
+      if (bridge.child.exitCode !== null) throw new Error(`bridge exited while waiting for ${what}:\n${bridge.output}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${n} so far):\n${bridge.output}`);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  };
+  const firstCount = await poll((n) => n > 0, 'the first envelope', 60_000, 5);
+  const first = process.hrtime.bigint();
+  onFirst?.();
+  await poll((n) => n >= total, `${total} envelopes`, 600_000, 20);
+  const seconds = Number(process.hrtime.bigint() - first) / 1e9;
+  return { rowsPerS: (total - firstCount) / seconds, seconds };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}

@@ -23,7 +23,9 @@ export const LOG_EVENTS = {
 /** The log line of a source state change: warn for lagging and offline, info otherwise. */
 export function logSourceState(log: Logger, source: string, previous: string, state: string, reason: string | undefined): void {
   const fields = { event: LOG_EVENTS.sourceState, state, previous, ...(reason !== undefined ? { reason } : {}) };
-  const message = `source ${source} is ${state}${reason !== undefined ? `: ${reason}` : ''}`;
+  // An offline source's reason is the attempt's error, logged on its own line (event
+  // attempt_failed): the field keeps it here, the message does not say it twice.
+  const message = `source ${source} is ${state}${reason !== undefined && state !== 'offline' ? `: ${reason}` : ''}`;
   if (state === 'lagging' || state === 'offline') log.warn(fields, message);
   else log.info(fields, message);
 }

@@ -5,9 +5,8 @@ import { HmsSyncError } from '../../src/errors.ts';
 import type { CaptureSource } from '../../src/ports.ts';
 import type { CaptureContext } from '../../src/runtime/sources.ts';
 import type { PollDialect } from './dialect.ts';
-import { mssqlDialect } from './dialects/mssql.ts';
 import { mysqlDialect } from './dialects/mysql.ts';
-import { oracleDialect } from './dialects/oracle.ts';
+import { mssqlModules, oracleModules } from '../../src/runtime/drivers.ts';
 import { postgresDialect } from './dialects/postgres.ts';
 import { sqliteDialect } from './dialects/sqlite.ts';
 import type { PollCheckpoint } from './engine.ts';
@@ -19,8 +18,6 @@ export type { PollConnection, PollDialect, PollSql, TableCatalog } from './diale
 export { postgresDialect } from './dialects/postgres.ts';
 export { mysqlDialect } from './dialects/mysql.ts';
 export { sqliteDialect } from './dialects/sqlite.ts';
-export { oracleDialect } from './dialects/oracle.ts';
-export { mssqlDialect } from './dialects/mssql.ts';
 export { postgresFastSql, postgresSql } from './sql/postgres.ts';
 export { mysqlSql } from './sql/mysql.ts';
 export { sqliteSql } from './sql/sqlite.ts';
@@ -48,9 +45,9 @@ export function pollDialectFor(source: CaptureContext['source']): PollDialect {
     case 'sqlite':
       return sqliteDialect(source.path ?? source.url);
     case 'oracle':
-      return oracleDialect(source.url);
+      return oracleModules().dialect.oracleDialect(source.url);
     case 'mssql':
-      return mssqlDialect(source.url);
+      return mssqlModules().dialect.mssqlDialect(source.url);
     default:
       throw new HmsSyncError(
         'CONFIG',

@@ -1,6 +1,5 @@
 import { MysqlSource, diagnoseMysql } from '../../capture/mysql/index.ts';
-import { OracleSource, connectOracle, describeServer as describeOracle, diagnoseOracle } from '../../capture/oracle/index.ts';
-import { MssqlSource, connectMssql, describeServer as describeMssql, diagnoseMssql } from '../../capture/mssql/index.ts';
+import { loadDrivers, mssqlModules, oracleModules } from './drivers.ts';
 import { PostgresSource } from '../../capture/postgres/index.ts';
 import { diagnosePostgres } from '../../capture/postgres/doctor.ts';
 import { connectClient } from '../../capture/postgres/connection.ts';
@@ -59,6 +58,7 @@ const LOG_KINDS: ReadonlySet<string> = new Set(['postgres', 'mysql', 'oracle', '
  * "Switching to log capture"), in a new position epoch (position-space.ts).
  */
 export async function chooseCaptureMethod(source: SourceConfig, mappings: Mapping[], offsets?: OffsetStore): Promise<MethodChoice> {
+  await loadDrivers(source.kind);
   if (source.capture === 'poll' || !LOG_KINDS.has(source.kind)) {
     return {
       method: 'poll',
@@ -76,9 +76,9 @@ export async function chooseCaptureMethod(source: SourceConfig, mappings: Mappin
     source.kind === 'mysql'
       ? await diagnoseMysql({ url: source.url, mappings })
       : source.kind === 'oracle'
-        ? await diagnoseOracle({ url: source.url, mappings })
+        ? await oracleModules().capture.diagnoseOracle({ url: source.url, mappings })
         : source.kind === 'mssql'
-          ? await diagnoseMssql({ url: source.url, mappings })
+          ? await mssqlModules().capture.diagnoseMssql({ url: source.url, mappings })
           : await diagnosePostgres({ url: source.url, publication: source.publication, slot: source.slot, mappings });
   if (report.lines.some((l) => l.startsWith('FAIL connect'))) {
     throw new HmsSyncError('SOURCE_UNREACHABLE', `${report.where}: ${report.lines.join('; ')}`, { retryable: true });
@@ -136,7 +136,7 @@ export function createCaptureSource(ctx: CaptureContext, method: CaptureMethod):
         log: ctx.log,
         onReady: ctx.onReady,
       };
-      return source.kind === 'oracle' ? new OracleSource(options) : new MssqlSource(options);
+      return source.kind === 'oracle' ? new (oracleModules().capture.OracleSource)(options) : new (mssqlModules().capture.MssqlSource)(options);
     }
     default:
       throw new HmsSyncError('CONFIG', `source ${source.name}: kind ${source.kind} has no log capture module; use capture: poll`);
@@ -151,10 +151,12 @@ async function probeConnection(source: SourceConfig): Promise<void> {
     const connection = await connectMysql(source.url, describeMysql(source.url));
     await connection.end().catch(() => undefined);
   } else if (source.kind === 'oracle') {
-    const connection = await connectOracle(source.url, describeOracle(source.url));
+    const { connectOracle, describeServer } = oracleModules().capture;
+    const connection = await connectOracle(source.url, describeServer(source.url));
     await connection.close().catch(() => undefined);
   } else if (source.kind === 'mssql') {
-    const pool = await connectMssql(source.url, describeMssql(source.url));
+    const { connectMssql, describeServer } = mssqlModules().capture;
+    const pool = await connectMssql(source.url, describeServer(source.url));
     await pool.close().catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mssqlBind, hintText, mssqlOrdering } from '../../../capture/poll/dialects/mssql.ts';
 import { oracleBind, oracleOrdering } from '../../../capture/poll/dialects/oracle.ts';
 import { mssqlSql, oracleSql, pollDialectFor } from '../../../capture/poll/index.ts';
+import { loadDrivers } from '../../../src/runtime/drivers.ts';
 import type { PollTable } from '../../../capture/poll/types.ts';
 import type { SourceConfig } from '../../../src/config/index.ts';
 
@@ -100,7 +101,12 @@ describe('sql server polling', () => {
 
 describe('pollDialectFor', () => {
   const source = (kind: SourceConfig['kind'], url: string) => ({ name: 's', kind, url }) as SourceConfig;
-  it('gives Oracle and SQL Server their drivers (no connection is made here)', () => {
+  it('asks for the driver modules to be loaded first (they are loaded only for configs that use them)', () => {
+    expect(() => pollDialectFor(source('oracle', 'oracle://u:p@127.0.0.1:1521/FREEPDB1'))).toThrow(/before loadDrivers\("oracle"\)/);
+  });
+  it('gives Oracle and SQL Server their drivers (no connection is made here)', async () => {
+    await loadDrivers('oracle');
+    await loadDrivers('mssql');
     expect(pollDialectFor(source('oracle', 'oracle://u:p@127.0.0.1:1521/FREEPDB1'))).toMatchObject({ kind: 'oracle', where: 'oracle 127.0.0.1:1521/FREEPDB1' });
     expect(pollDialectFor(source('mssql', 'mssql://u:p@127.0.0.1:1433/legacy'))).toMatchObject({ kind: 'mssql', where: 'mssql 127.0.0.1:1433/legacy' });
     expect(pollDialectFor(source('oracle', 'oracle://u:p@127.0.0.1:1521/FREEPDB1')).sql).toBe(oracleSql);

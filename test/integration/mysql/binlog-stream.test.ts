@@ -70,7 +70,9 @@ describe('binlog stream (transactions started by BEGIN, resume by file:pos)', ()
       expect(all.changes[3]!.position).toBe(`0000000001-${offset(Number(middle!.Position))}-00000001`);
       expect(all.changes[2]!.before).toEqual({ id: '2', v: 'b' });
       expect(all.checkpoints.at(-1)).toMatchObject({ file: end!.File, pos: Number(end!.Position) });
-      expect(all.checkpoints.some((p) => p.pos === Number(middle!.Position))).toBe(true);
+      // Checkpoints only at commit points (a backlog's small transactions may share a batch,
+      // so the first commit point need not have its own).
+      for (const p of all.checkpoints) expect([Number(middle!.Position), Number(end!.Position)]).toContain(p.pos);
 
       // From the first commit point on, only the second transaction comes, with the same position.
       const rest = await collect(open({ file: middle!.File, pos: Number(middle!.Position) }), 1);

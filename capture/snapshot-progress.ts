@@ -63,3 +63,11 @@ export async function* snapshotWithProgress<Point, Key, C>(options: {
   report(undefined);
   yield { changes: [], checkpoint: options.checkpoint({ ...progress, status: 'done' }) };
 }
+
+/** What a DBA does to take a new snapshot of a log source whose resume point is lost or unusable. */
+export function resnapshotHint(stateKey: string, keepLogs: string): string {
+  return (
+    `To take a new snapshot: stop the bridge, delete key ${stateKey} from the offsets bucket ` +
+    `(nats kv del <nats.offsetsBucket, default hms_sync_offsets> ${stateKey}) and start it again; ${keepLogs}`
+  );
+}

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resnapshotHint } from '../snapshot-progress.ts';
 import sql from 'mssql';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { SourceRow } from '../../src/mapping/types.ts';
@@ -67,12 +68,7 @@ export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
   }
 
   private get resnapshotHint(): string {
-    const key = stateKey(this.options.name);
-    return (
-      `To take a new snapshot: stop the bridge, delete key ${key} from the offsets bucket ` +
-      `(nats kv del <nats.offsetsBucket, default hms_sync_offsets> ${key}) and start it again; ` +
-      `keep CDC data longer than the bridge may be down (sys.sp_cdc_change_job @job_type = N'cleanup', @retention = <minutes>).`
-    );
+    return resnapshotHint(stateKey(this.options.name), `keep CDC data longer than the bridge may be down (sys.sp_cdc_change_job @job_type = N'cleanup', @retention = <minutes>).`);
   }
 
   async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<MssqlCheckpoint>> {

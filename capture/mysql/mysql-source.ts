@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resnapshotHint } from '../snapshot-progress.ts';
 import type mysql from 'mysql2/promise';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { CaptureSource, ChangeBatch, LogSourceOptions, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
@@ -58,12 +59,7 @@ export class MysqlSource implements CaptureSource<MysqlCheckpoint> {
   }
 
   private get resnapshotHint(): string {
-    const key = stateKey(this.options.name);
-    return (
-      `To take a new snapshot: stop the bridge, delete key ${key} from the offsets bucket ` +
-      `(nats kv del <nats.offsetsBucket, default hms_sync_offsets> ${key}) and start it again; ` +
-      `keep the binlog longer than the bridge may be down (binlog_expire_logs_seconds / expire_logs_days).`
-    );
+    return resnapshotHint(stateKey(this.options.name), `keep the binlog longer than the bridge may be down (binlog_expire_logs_seconds / expire_logs_days).`);
   }
 
   async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<MysqlCheckpoint>> {

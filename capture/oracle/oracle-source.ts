@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resnapshotHint } from '../snapshot-progress.ts';
 import oracledb from 'oracledb';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
@@ -78,12 +79,7 @@ export class OracleSource implements CaptureSource<OracleCheckpoint> {
   }
 
   private get resnapshotHint(): string {
-    const key = stateKey(this.options.name);
-    return (
-      `To take a new snapshot: stop the bridge, delete key ${key} from the offsets bucket ` +
-      `(nats kv del <nats.offsetsBucket, default hms_sync_offsets> ${key}) and start it again; ` +
-      `keep archived redo longer than the bridge may be down.`
-    );
+    return resnapshotHint(stateKey(this.options.name), `keep archived redo longer than the bridge may be down.`);
   }
 
   async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<OracleCheckpoint>> {

@@ -11,7 +11,7 @@ import { connectNats, natsSecurityOptions, payloadLimit } from '../nats/connecti
 import { KvOffsetStore } from '../offsets/index.ts';
 import { runJob, type SourceState } from '../pipeline/job.ts';
 import { runPipeline, type PipelineCounters } from '../pipeline/pipeline.ts';
-import { tableRoute, type TableRoute } from '../pipeline/translate.ts';
+import { tableRoute, type TableRoute, type TranslateContext } from '../pipeline/translate.ts';
 import type { CaptureSource, OffsetStore } from '../ports.ts';
 import { JetStreamPublisher, ensureStream } from '../publisher/index.ts';
 import { CAPTURE_KINDS, chooseCaptureMethod, commitSwitchToLog, createCaptureSource, planEpoch, pollRequestQueue, prepareLogStart, watchForLogCapture } from './sources.ts';
@@ -312,14 +312,7 @@ async function runAttempt(
       publisher,
       {
         routes,
-        ctx: {
-          sourceName: source.name,
-          sourceKind: source.kind,
-          subjectPrefix: config.nats.subjectPrefix,
-          timezone: source.timezone,
-          maxPayload: payloadLimit(nc),
-          positionPrefix: epochPrefix(plan.record.epoch),
-        },
+        ctx: translateContext(config, source, nc, plan.record.epoch),
         log,
         counters,
         metrics,
@@ -378,14 +371,7 @@ async function switchToLog(
       publisher,
       {
         routes,
-        ctx: {
-          sourceName: source.name,
-          sourceKind: source.kind,
-          subjectPrefix: config.nats.subjectPrefix,
-          timezone: source.timezone,
-          maxPayload: payloadLimit(nc),
-          positionPrefix: epochPrefix(record.epoch),
-        },
+        ctx: translateContext(config, source, nc, record.epoch),
         log,
         counters,
         metrics: sourceMetrics(source.name),
@@ -429,4 +415,17 @@ async function discardHeldChanges(config: Config, source: SourceConfig, mappings
       );
     }
   }
+}
+
+/** How the pipeline turns this source's raw changes into envelopes, in a position epoch. */
+function translateContext(config: Config, source: SourceConfig, nc: NatsConnection, epoch: number): TranslateContext {
+  const maxPayload = payloadLimit(nc);
+  return {
+    sourceName: source.name,
+    sourceKind: source.kind,
+    subjectPrefix: config.nats.subjectPrefix,
+    timezone: source.timezone,
+    ...(maxPayload !== undefined ? { maxPayload } : {}),
+    positionPrefix: epochPrefix(epoch),
+  };
 }

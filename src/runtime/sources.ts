@@ -99,45 +99,26 @@ export async function chooseCaptureMethod(source: SourceConfig, mappings: Mappin
 export function createCaptureSource(ctx: CaptureContext, method: CaptureMethod): CaptureSource<any> {
   const { source } = ctx;
   if (method === 'poll') return createPollSource(ctx);
+  // What every log-capture module takes (src/ports.ts LogSourceOptions).
+  const options = {
+    name: source.name,
+    url: source.url,
+    snapshot: source.snapshot,
+    chunkSize: source.poll.chunkSize,
+    mappings: ctx.mappings,
+    offsets: ctx.offsets,
+    log: ctx.log,
+    onReady: ctx.onReady,
+  };
   switch (source.kind) {
     case 'postgres':
-      return new PostgresSource({
-        name: source.name,
-        url: source.url,
-        slot: source.slot,
-        publication: source.publication,
-        snapshot: source.snapshot,
-        chunkSize: source.poll.chunkSize,
-        mappings: ctx.mappings,
-        offsets: ctx.offsets,
-        log: ctx.log,
-        onReady: ctx.onReady,
-      });
+      return new PostgresSource({ ...options, slot: source.slot, publication: source.publication });
     case 'mysql':
-      return new MysqlSource({
-        name: source.name,
-        url: source.url,
-        snapshot: source.snapshot,
-        chunkSize: source.poll.chunkSize,
-        mappings: ctx.mappings,
-        offsets: ctx.offsets,
-        log: ctx.log,
-        onReady: ctx.onReady,
-      });
+      return new MysqlSource(options);
     case 'oracle':
-    case 'mssql': {
-      const options = {
-        name: source.name,
-        url: source.url,
-        snapshot: source.snapshot,
-        chunkSize: source.poll.chunkSize,
-        mappings: ctx.mappings,
-        offsets: ctx.offsets,
-        log: ctx.log,
-        onReady: ctx.onReady,
-      };
-      return source.kind === 'oracle' ? new (oracleModules().capture.OracleSource)(options) : new (mssqlModules().capture.MssqlSource)(options);
-    }
+      return new (oracleModules().capture.OracleSource)(options);
+    case 'mssql':
+      return new (mssqlModules().capture.MssqlSource)(options);
     default:
       throw new HmsSyncError('CONFIG', `source ${source.name}: kind ${source.kind} has no log capture module; use capture: poll`);
   }

@@ -187,6 +187,8 @@ export class BinlogStream {
       connectTimeout: 10_000,
       enableKeepAlive: true,
       keepAliveInitialDelay: 10_000,
+      // The same TLS as the query connections (the binlog carries every row's values).
+      ...(target.ssl !== undefined && { ssl: { ...(target.ssl.ca !== undefined && { ca: target.ssl.ca }), rejectUnauthorized: target.ssl.rejectUnauthorized } }),
     });
     this.zongji = zongji;
     zongji.on('binlog', (event) => this.onEvent(event));

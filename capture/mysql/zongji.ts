@@ -172,6 +172,8 @@ export interface ZongjiConnectionOptions {
   connectTimeout?: number;
   enableKeepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** TLS for the binlog connection, as the url's `ssl-mode` / `ssl-ca` give it (connection.ts mysqlSsl). */
+  ssl?: { ca?: string; rejectUnauthorized: boolean };
 }
 
 let zongjiClass: (new (options: ZongjiConnectionOptions & { dateStrings: boolean }) => ZongjiInstance) | undefined;

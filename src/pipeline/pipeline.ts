@@ -76,7 +76,14 @@ export async function runPipeline<C>(source: CaptureSource<C>, sink: Sink, optio
       const now = new Date().toISOString();
       for (const change of batch.changes) {
         const route = options.routes.get(change.table);
-        if (!route) continue; // a table in the publication that no mapping file names
+        if (!route) {
+          // Before the capture said which tables it maps (onReady), no change can be routed:
+          // skipping it would commit past it, so the attempt fails instead (and is retried).
+          if (options.routes.size === 0) {
+            throw new HmsSyncError('INTERNAL', `a change of ${change.table} arrived before the capture was ready; the attempt starts again`, { retryable: true });
+          }
+          continue; // a table in the publication that no mapping file names
+        }
         const out = translate(change, route, options.ctx, now);
         if (out.deadLetter) {
           counters.deadLetters += 1;

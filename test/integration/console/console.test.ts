@@ -1,5 +1,5 @@
 // The web console in headless Chromium (playwright-core, the system's /usr/bin/chromium): a
-// live source row, the subscribers and dead-letter views when empty, an open review report
+// live source row, a webhook subscriber and its delivery, the dead-letter view when empty, an open review report
 // whose diff shows both values side by side (markup in legacy data shown as text), and a
 // resync from the page with the token typed in. Screenshots go to test-output/console-*.png.
 import { existsSync, mkdirSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { reconcile, reportIdIn } from '../../support/reconcile-helpers.ts';
 import { liveRows, readStream } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { TAMPERED, makeStreamDrift } from '../http/review-drift.ts';
+import { webhookReceiver } from '../subscribers/helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = resolve('test-output');
@@ -37,6 +38,7 @@ describe('web console', () => {
   it.skipIf(!existsSync(CHROMIUM))(`shows sources and a report's diff side by side, and resyncs it (skipped where ${CHROMIUM} is missing)`, async () => {
     await using db = await freshDatabase('console');
     using ws = workspace();
+    await using hook = await webhookReceiver();
     const natsUrl = inject('natsUrl');
     await createCounters(db.url, 300);
     const setup = writeBridgeFiles(ws, {
@@ -44,7 +46,11 @@ describe('web console', () => {
       id: uniqueName('console'),
       source: { name: 'src', url: db.url },
       mappings: { 'counters.yaml': COUNTER_MAPPING },
-      top: `http: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`,
+      top: [
+        `http: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`,
+        'subscribers:',
+        `  - { id: counters-hook, type: webhook, endpoint: "${hook.url}", topics: [counter] }`,
+      ].join('\n'),
     });
     const entity = `${setup.prefix}.src.counter.`;
     await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
@@ -75,9 +81,17 @@ describe('web console', () => {
       expect(await row.locator('td').nth(2).innerText()).toMatch(/^[0-9A-F]{16}-[0-9A-F]{8}/);
       await shot(page, 'sources');
 
-      // Subscribers and dead letters, both empty here.
+      // The subscriber, online, and its deliveries (the three updates), with latency.
+      await waitFor(() => hook.accepted.length >= 3, { what: 'the webhook to receive the updates', timeoutMs: 30_000 });
       await page.click('nav a[data-view="subscribers"]');
-      await page.getByText('no subscribers').waitFor({ timeout: 10_000 });
+      const subRow = page.locator('tr', { has: page.locator('th', { hasText: 'counters-hook' }) });
+      await subRow.locator('.badge', { hasText: 'online' }).waitFor({ timeout: 15_000 });
+      expect(await subRow.locator('td').nth(0).innerText()).toBe('webhook');
+      const delivered = page.locator('tr', { has: page.locator('td', { hasText: 'counters-hook' }) }).filter({ has: page.locator('.badge', { hasText: 'delivered' }) });
+      await delivered.first().waitFor({ timeout: 15_000 });
+      expect(await delivered.count()).toBeGreaterThanOrEqual(3);
+      expect(await delivered.first().locator('td.num').nth(1).innerText()).toMatch(/^\d[\d,]* ms$/);
+      await shot(page, 'subscribers');
       await page.click('nav a[data-view="dead-letters"]');
       await page.getByText('no dead letters').waitFor({ timeout: 10_000 });
 

@@ -24,7 +24,6 @@ import { ReviewStore, reviewBucketName } from './review-store.ts';
 import { PostgresSourceSide } from './sides/postgres-source.ts';
 import { MysqlSourceSide } from './sides/mysql-source.ts';
 import { MysqlTargetSide } from './sides/mysql-target.ts';
-import type { IndexedSide } from './indexed-side.ts';
 import { stateKey as mysqlStateKey, type MysqlState } from '../capture/mysql/index.ts';
 import type { BinlogPoint } from '../capture/mysql/position.ts';
 import { PostgresTargetSide } from './sides/postgres-target.ts';
@@ -171,6 +170,19 @@ async function reconcileTable(
         });
   const snapshotMs = Date.now();
   const startPosition = space.prefix + (space.method === 'poll' ? pollPosition(pollStartMs, 0, 0) : sourceSide.startPosition);
+  // Count and checksum in SQL for a PostgreSQL source whose mapping SQL reproduces exactly
+  // (sql-exact.ts), else in the bridge from a scan of every row.
+  const checksumsIn = sourceSide instanceof PostgresSourceSide ? sourceSide.checksumsIn : 'bridge';
+  options.log.info(
+    {
+      event: 'reconcile_source_checksums',
+      source: source.name,
+      table: mapping.table,
+      in: checksumsIn,
+      ...(sourceSide instanceof PostgresSourceSide && !sourceSide.sqlVerdict.exact ? { why: sourceSide.sqlVerdict.reasons } : {}),
+    },
+    `reconcile ${source.name} ${mapping.table}: source checksums computed in ${checksumsIn === 'sql' ? 'SQL' : 'the bridge (scan)'}`,
+  );
   const progress = await scanProgress(sourceSide, source.name, mapping.table, options.log, onTableProgress);
   let closeTarget: () => Promise<void> = async () => undefined;
   try {
@@ -222,6 +234,11 @@ async function reconcileTable(
           ? () => waitForPollPasses(offsets, source.name, snapshotMs, source.poll.debounceMs, catchUpMs, options.signal)
           : waitForLog,
     });
+    // With checksums in SQL the source's total counted every row; the scan's leaves out rows
+    // that do not map (all of them were read and found unmappable in differing ranges).
+    if (sourceSide instanceof PostgresSourceSide && checksumsIn === 'sql') {
+      outcome.stats.totals.source = Math.max(0, outcome.stats.totals.source - sourceSide.unmappableCounted);
+    }
     const createdAt = new Date().toISOString();
     const report = buildReport({
       id: newReportId(createdAt),
@@ -273,7 +290,7 @@ interface SourceSide {
   readonly startPosition: string;
   readonly scanned: number;
   readonly unmappable: number;
-  scan(chunkSize: number, signal: AbortSignal): Promise<IndexedSide>;
+  scan(chunkSize: number, signal: AbortSignal): Promise<ReconcileSide>;
   estimateRows(): Promise<number | undefined>;
   close(): Promise<void>;
 }

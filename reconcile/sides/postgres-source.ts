@@ -5,7 +5,12 @@
  * snapshot, maps it, and keeps only its canonical key and a 64-bit hash in an IndexedSide.
  * Rows are read again (by key, in the same snapshot) only for the small ranges bisection
  * asks for. Cost: one full read of the table over the wire per run, about 30 bytes of
- * memory per row plus the key; see docs/reconciliation.md for why not SQL.
+ * memory per row plus the key.
+ *
+ * When the mapping is SQL-exact (reconcile/sql-exact.ts: every field a plain copy PostgreSQL
+ * can canonicalize byte for byte), `scan()` reads nothing: it returns a PostgresSqlSourceSide,
+ * whose counts and checksums are computed in SQL in the same snapshot (docs/reconciliation.md,
+ * "Where the checksums are computed").
  */
 import type pg from 'pg';
 import { loadTables, resolveKeyColumns, type PgTable } from '../../capture/postgres/catalog.ts';
@@ -17,8 +22,10 @@ import { rowMapper } from '../../src/mapping/engine.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
 import { IndexedSide, type IndexEntry } from '../indexed-side.ts';
 import { hashRow, keyObjectOf, rowKey } from '../normalize.ts';
-import type { CompareSpec, SideRow } from '../types.ts';
+import { sqlExact, typnamesOf, type SqlExactVerdict } from '../sql-exact.ts';
+import type { CompareSpec, ReconcileSide, SideRow } from '../types.ts';
 import { columnsOf, readRowsByKey, toSourceRead } from './postgres-rows.ts';
+import { PostgresSqlSourceSide } from './postgres-sql-source.ts';
 
 export interface PostgresSourceOptions {
   url: string;
@@ -34,10 +41,12 @@ export function compareSpecOf(mapping: Mapping, keyColumns: readonly string[]): 
 }
 
 export class PostgresSourceSide {
-  /** Rows the scan read (every row of the table). */
+  /** Rows read from the table: all of them for the scan, only the compared ranges' with checksums in SQL. */
   scanned = 0;
   /** Rows that do not map (they are on the dead-letter subject, not in any target): left out. */
   unmappable = 0;
+  /** With checksums in SQL: the unmappable rows the SQL counts included (found when their range was read). */
+  unmappableCounted = 0;
 
   private constructor(
     readonly client: pg.Client,
@@ -51,8 +60,15 @@ export class PostgresSourceSide {
     readonly where: string,
     private readonly mapping: Mapping,
     private readonly timezone: string,
+    /** Whether count and checksum can be computed in SQL (else the scan builds an index). */
+    readonly sqlVerdict: SqlExactVerdict,
     public index: IndexedSide | undefined = undefined,
   ) {}
+
+  /** Where the count and checksum are computed: `sql` (sql-exact mapping) or `bridge` (the scan). */
+  get checksumsIn(): 'sql' | 'bridge' {
+    return this.sqlVerdict.exact ? 'sql' : 'bridge';
+  }
 
   get startPosition(): string {
     return pgPosition(this.startLsn, 0);
@@ -66,18 +82,34 @@ export class PostgresSourceSide {
       const catalog = await loadTables(client, [options.mapping], where);
       const table = catalog.get(options.mapping.table)!;
       const keyColumns = resolveKeyColumns(options.mapping, table);
+      const session = (
+        await client.query<{ serverEncoding: string; dateStyle: string; timeZone: string }>(
+          `SELECT current_setting('server_encoding') AS "serverEncoding", current_setting('DateStyle') AS "dateStyle", current_setting('TimeZone') AS "timeZone"`,
+        )
+      ).rows[0]!;
+      const verdict = sqlExact({ mapping: options.mapping, columns: typnamesOf(table.columns), keyColumns, defaultTimezone: options.timezone, session });
       const startLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snapshotLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
       const spec = compareSpecOf(options.mapping, keyColumns);
-      return new PostgresSourceSide(client, table, keyColumns, spec, startLsn, snapshotLsn, where, options.mapping, options.timezone);
+      return new PostgresSourceSide(client, table, keyColumns, spec, startLsn, snapshotLsn, where, options.mapping, options.timezone, verdict);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw classifyPgError(error, where);
     }
   }
 
-  async scan(chunkSize: number, signal: AbortSignal): Promise<IndexedSide> {
+  /**
+   * The side bisection compares: with a SQL-exact mapping, the side computing checksums in
+   * SQL (nothing read here); otherwise the index of every row, read and mapped now.
+   */
+  async scan(chunkSize: number, signal: AbortSignal): Promise<ReconcileSide> {
+    if (this.sqlVerdict.exact) return new PostgresSqlSourceSide(this.client, this.table, this.keyColumns, this.spec, this.mapping, this.timezone, this);
+    return this.scanIndex(chunkSize, signal);
+  }
+
+  /** Reads and maps every row (one keyset-paginated pass) into an in-memory index. */
+  async scanIndex(chunkSize: number, signal: AbortSignal): Promise<IndexedSide> {
     const entries: IndexEntry[] = [];
     const map = rowMapper(this.mapping, this.keyColumns, { defaultTimezone: this.timezone });
     // The keyset pagination of capture/postgres/snapshot.ts (same statement, same text

@@ -14,71 +14,15 @@ import type pg from 'pg';
 import { classifyPgError, connectClient, describeServer, quoteIdent } from '../../capture/postgres/connection.ts';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { FieldSpec, JsonObject, JsonValue } from '../../src/mapping/types.ts';
-import { emptyIsNull, keyKind } from '../normalize.ts';
+import { canonicalSql, checksumFromSqlSum, keySql, rowHashSql, tupleSql, type SqlColumn } from './canonical-sql.ts';
 import type { CompareSpec, Key, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
 
 export const POSITION_COLUMN = 'hms_position';
 
-interface TargetColumn {
-  name: string;
-  typname: string;
-  /** pg_type.typcategory: N numeric, S string, B boolean, D date/time, U user (json, bytea)... */
-  category: string;
-}
+// The canonical-text SQL lives in canonical-sql.ts (shared with the SQL-exact PostgreSQL source).
+export { canonicalSql, keySql, rowHashSql } from './canonical-sql.ts';
 
-const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
-const TWO_64 = 1n << 64n;
-
-/** SQL giving normalize.ts's canonicalFieldText for a column holding this field. */
-export function canonicalSql(spec: FieldSpec, column: TargetColumn): string {
-  const c = quoteIdent(column.name);
-  switch (spec.type) {
-    case 'string': {
-      const text = `rtrim(${c}::text, ' ')`;
-      return emptyIsNull(spec) ? `NULLIF(${text}, '')` : text;
-    }
-    case 'integer':
-    case 'bigint':
-    case 'decimal':
-      return column.category === 'N'
-        ? `trim_scale(${c}::numeric)::text`
-        : `trim_scale(NULLIF(btrim(${c}::text), '')::numeric)::text`;
-    case 'boolean':
-      return `CASE lower(${c}::text) WHEN 't' THEN 'true' WHEN 'true' THEN 'true' WHEN 'f' THEN 'false' WHEN 'false' THEN 'false' ELSE ${c}::text END`;
-    case 'date':
-      return `CASE WHEN ${c}::text ~ '^\\d{4}-\\d{2}-\\d{2}($|[T ])' THEN left(${c}::text, 10) ELSE ${c}::text END`;
-    case 'timestamp':
-      return `(regexp_replace(to_char(${c}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\\.?0+$', '') || 'Z')`;
-    case 'json':
-      return `${c}::jsonb::text`;
-    case 'bytes':
-      return column.typname === 'bytea' ? `translate(encode(${c}, 'base64'), E'\\n', '')` : `regexp_replace(${c}::text, '\\s+', '', 'g')`;
-  }
-}
-
-/** The row hash in SQL: the same as normalize.ts rowHash(rowText(...)), as a signed bigint. */
-export function rowHashSql(parts: readonly string[]): string {
-  const tokens = parts.map((e) => `CASE WHEN (${e}) IS NULL THEN '~' ELSE char_length(${e})::text || ':' || (${e}) END`);
-  return `('x' || substr(md5(concat_ws(',', ${tokens.join(', ')})), 1, 16))::bit(64)::bigint`;
-}
-
-/** A key field as an expression ordered like keyComparator, and the cast of a bound value. */
-export function keySql(spec: FieldSpec, column: TargetColumn): { expr: string; cast: string } {
-  const c = quoteIdent(column.name);
-  switch (keyKind(spec)) {
-    case 'number':
-      if (INTEGER_TYPES.has(column.typname)) return { expr: c, cast: 'int8' };
-      return { expr: column.category === 'N' ? c : `${c}::numeric`, cast: 'numeric' };
-    case 'boolean':
-      return { expr: `${c}::boolean`, cast: 'boolean' };
-    case 'timestamp':
-      if (column.typname === 'timestamptz' || column.typname === 'timestamp') return { expr: c, cast: column.typname };
-      return { expr: `${c}::timestamptz`, cast: 'timestamptz' };
-    default:
-      if (spec.type === 'date' && column.typname === 'date') return { expr: c, cast: 'date' };
-      return { expr: column.category === 'S' ? `${c} COLLATE "C"` : `${c}::text COLLATE "C"`, cast: 'text' };
-  }
-}
+type TargetColumn = SqlColumn;
 
 export class PostgresTargetSide implements ReconcileSide {
   readonly name = 'postgres';
@@ -125,7 +69,7 @@ export class PostgresTargetSide implements ReconcileSide {
   }
 
   private tuple(exprs: readonly string[]): string {
-    return exprs.length === 1 ? exprs[0]! : `ROW(${exprs.join(', ')})`;
+    return tupleSql(exprs);
   }
 
   private bind(key: Key, params: unknown[]): string {
@@ -148,9 +92,7 @@ export class PostgresTargetSide implements ReconcileSide {
       `SELECT count(*)::text AS n, sum(${hash})::text AS s FROM ${this.table} WHERE ${this.predicate(range, params)}`,
       params,
     );
-    const sum = BigInt(rows[0]!.s ?? '0');
-    const unsigned = ((sum % TWO_64) + TWO_64) % TWO_64;
-    return { count: Number(rows[0]!.n), checksum: unsigned.toString(16).padStart(16, '0') };
+    return { count: Number(rows[0]!.n), checksum: checksumFromSqlSum(rows[0]!.s) };
   }
 
   private selectList(): string {

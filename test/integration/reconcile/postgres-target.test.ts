@@ -74,7 +74,7 @@ describe('reconcile against a PostgreSQL target', () => {
     expect(clean).toMatch(/legacy public\.readings -> reading \(postgres\): 600 rows in source, 600 in target; clean/);
     // One checksum each, no row moved: the SQL hash of the copy equals the bridge's hash of
     // the mapped source rows, through scale, precision, padding and NULL-vs-empty.
-    expect(clean.match(/checksums 1\/1; rows compared 0\/0; rows scanned for the index (500|600)\/0;/g)).toHaveLength(2);
+    expect(clean.match(/checksums 1\/1; rows compared 0\/0; rows scanned for the index 0\/0;/g)).toHaveLength(2);
     expect(await cliJson<ListedReport[]>(['review', 'list', '-c', setup.configPath, '--json'])).toEqual([]);
 
     // Real edits to the copy.

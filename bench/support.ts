@@ -82,6 +82,8 @@ export interface BridgeSpec {
   source: string;
   mappings: Record<string, string>;
   logLevel?: string;
+  /** Node flags for this bridge, before any from BENCH_BRIDGE_NODE_OPTIONS. */
+  nodeFlags?: readonly string[];
 }
 
 /** A bridge (`hms-sync run`) as a child process, with a CPU profile where BENCH_PROFILE=DIR. */
@@ -107,7 +109,7 @@ log: { level: ${spec.logLevel ?? 'warn'} }
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     // BENCH_BRIDGE_NODE_OPTIONS: node flags for the bridge only (experiments; the figures in
     // docs/benchmarks.md are with none).
-    const flags = process.env.BENCH_BRIDGE_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [];
+    const flags = [...(spec.nodeFlags ?? []), ...(process.env.BENCH_BRIDGE_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [])];
     this.child = spawn(process.execPath, [...flags, ...profile, join(ROOT, 'bin', 'hms-sync.js'), 'run', '-c', join(this.dir, 'hms-sync.yaml')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader, so `npm ci` is the only step
-// before `npx hms-sync` works (no separate build).
-import { register } from 'tsx/esm/api';
+// The CLI: the compiled copy in dist/js when it is up to date (`npm install` builds it),
+// else the TypeScript sources through tsx's loader (bin/load.js).
+import { loadModule } from './load.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await loadModule('src/cli/main.ts');
 // Exit as soon as the command is done: a command that failed may leave a connection or a
 // timer behind, and a CLI must not hang on it. (stdout and stderr are synchronous for files
 // and pipes on Linux, so nothing written is lost.)

@@ -4,7 +4,6 @@
 // changes, and a consumer that shows what arrives on the stream. Everything stops, and every
 // temp dir goes, on Ctrl-C or at the end of --duration.
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { ReconcileScheduler } from '../../reconcile/index.ts';
@@ -12,6 +11,7 @@ import { HmsSyncError, errorMessage } from '../errors.ts';
 import type { HttpServerHandle } from '../http/index.ts';
 import { loadMappingDir } from '../mapping/index.ts';
 import { ReconcileRuns } from '../metrics/index.ts';
+import { projectPath } from '../project-path.ts';
 import { connectNats } from '../nats/connection.ts';
 import { startBridge } from '../runtime/bridge.ts';
 import { startHttpServices } from '../runtime/http-services.ts';
@@ -49,7 +49,7 @@ const terminal: DemoOutput = {
   error: (text) => process.stderr.write(`${text}\n`),
 };
 
-const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings/demo', import.meta.url));
+const MAPPINGS_DIR = projectPath('mappings', 'demo');
 const DATABASE = 'legacy';
 const READER = 'hms_reader';
 const MODERN_DATABASE = 'modern';

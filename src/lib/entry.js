@@ -1,8 +1,8 @@
-// The package's entry point for `import { connect } from 'hms-sync'`: the sources are
-// TypeScript run through tsx's loader (as the CLI is), so there is no build step.
-import { register } from 'tsx/esm/api';
+// The package's entry point for `import { connect } from 'hms-sync'`: the compiled copy in
+// dist/js when it is up to date, else the TypeScript sources through tsx's loader (as the
+// CLI does, bin/load.js).
+import { loadModule } from '../../bin/load.js';
 
-register();
-const lib = await import('./index.ts');
+const lib = await loadModule('src/lib/index.ts');
 export const connect = lib.connect;
 export const HmsSyncError = lib.HmsSyncError;

@@ -5,8 +5,10 @@
  * buttons (the API names a source's paused tables, not the ones it could pause).
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Mapping } from '../../mapping/types.ts';
+import { projectPath } from '../../project-path.ts';
 import type { RouteModule } from '../server.ts';
 
 const FILES: Record<string, { file: string; type: string }> = {
@@ -22,9 +24,9 @@ export interface ConsoleRoutesOptions {
 
 export function consoleRoutes(options: ConsoleRoutesOptions = {}): RouteModule {
   return async (app: FastifyInstance) => {
-    const dir = new URL('../console/', import.meta.url);
+    const dir = projectPath('src', 'http', 'console');
     for (const [path, { file, type }] of Object.entries(FILES)) {
-      const body = await readFile(new URL(file, dir));
+      const body = await readFile(join(dir, file));
       app.get(path, async (_request, reply) =>
         reply
           .header('content-type', type)

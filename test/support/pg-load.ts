@@ -84,11 +84,12 @@ export function versionProblems(messages: StoredMessage[], entityPrefix: string)
   return problems;
 }
 
-export async function tableVersions(url: string): Promise<Map<number, number>> {
+/** id -> version of every row of `table` (counters, or another table of the same shape). */
+export async function tableVersions(url: string, table = 'counters'): Promise<Map<number, number>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ id: number; version: number }>('SELECT id, version FROM counters');
+    const { rows } = await client.query<{ id: number; version: number }>(`SELECT id, version FROM ${table}`);
     return new Map(rows.map((r) => [r.id, r.version]));
   } finally {
     await client.end();
@@ -100,25 +101,39 @@ export async function streamCount(natsUrl: string, stream: string): Promise<numb
   return withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined))?.state.messages ?? 0);
 }
 
+/** Subject -> mapped row (id, version, payload) of every counters row, as COUNTER_MAPPING maps it. */
+export async function counterRows(url: string, entity: string): Promise<Map<string, unknown>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: number; version: number; payload: string }>('SELECT id, version, payload FROM counters');
+    return new Map(rows.map((r) => [entity + r.id, { id: r.id, version: r.version, payload: r.payload }]));
+  } finally {
+    await client.end();
+  }
+}
+
 /**
- * Waits until the stream's latest envelope per key matches the counters table, then checks
- * that no id repeats, positions rise per key, and no version is missing or doubled.
+ * Waits until the stream's latest envelope per key matches the counters table (or `table`, of
+ * the same id/version shape), then checks that no id repeats, positions rise per key, and no
+ * version is missing or doubled. Returns the whole stream as read then.
  */
-export async function expectStreamEqualsTable(natsUrl: string, stream: string, entity: string, dbUrl: string): Promise<void> {
-  const table = await tableVersions(dbUrl);
+export async function expectStreamEqualsTable(natsUrl: string, stream: string, entity: string, dbUrl: string, table = 'counters'): Promise<StoredMessage[]> {
+  const versions = await tableVersions(dbUrl, table);
   let last = '';
   const messages = await waitFor(
     async () => {
       const all = await readStream(natsUrl, stream);
       const live = liveRows(all, entity);
-      const wrong = [...table].filter(([id, version]) => live.get(entity + id)?.version !== version);
-      last = `${wrong.length} of ${table.size} rows differ, stream has ${live.size}`;
-      return wrong.length === 0 && live.size === table.size ? all : false;
+      const wrong = [...versions].filter(([id, version]) => live.get(entity + id)?.version !== version);
+      last = `${wrong.length} of ${versions.size} rows differ, stream has ${live.size}`;
+      return wrong.length === 0 && live.size === versions.size ? all : false;
     },
-    { what: 'the stream to equal the table', timeoutMs: 120_000, intervalMs: 1000 },
+    { what: `the stream to equal the table ${table}`, timeoutMs: 120_000, intervalMs: 1000 },
   ).catch((error: Error) => {
     throw new Error(`${error.message}: ${last}`);
   });
   expect(streamProblems(messages, entity)).toEqual([]);
   expect(versionProblems(messages, entity)).toEqual([]);
+  return messages;
 }

@@ -2,76 +2,43 @@
 // live source row, a webhook subscriber and its delivery, the dead-letter view when empty, an open review report
 // whose diff shows both values side by side (markup in legacy data shown as text), and a
 // resync from the page with the token typed in. Screenshots go to test-output/console-*.png.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { workspace } from '../../support/bridge.ts';
+import { CHROMIUM, HAS_CHROMIUM, openConsoleBrowser, shot } from '../../support/console-browser.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
-import { COUNTER_MAPPING, createCounters } from '../../support/pg-load.ts';
+import { writeCountersConfig } from '../../support/counters-source.ts';
+import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
+import { createCounters } from '../../support/pg-load.ts';
 import { reconcile, reportIdIn } from '../../support/reconcile-helpers.ts';
-import { liveRows, readStream } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
-import { TAMPERED, makeStreamDrift } from '../http/review-drift.ts';
+import { TAMPERED, makeStreamDrift, updateAfterSnapshot } from '../http/review-drift.ts';
 import { webhookReceiver } from '../subscribers/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = resolve('test-output');
 const TOKEN = 'console-token-1';
 
-async function launch(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(OUTPUT, { recursive: true });
-  await page.screenshot({ path: join(OUTPUT, `console-${name}.png`), fullPage: true });
-}
-
 describe('web console', () => {
-  it.skipIf(!existsSync(CHROMIUM))(`shows sources and a report's diff side by side, and resyncs it (skipped where ${CHROMIUM} is missing)`, async () => {
+  it.skipIf(!HAS_CHROMIUM)(`shows sources and a report's diff side by side, and resyncs it (skipped where ${CHROMIUM} is missing)`, async () => {
     await using db = await freshDatabase('console');
     using ws = workspace();
     await using hook = await webhookReceiver();
     const natsUrl = inject('natsUrl');
     await createCounters(db.url, 300);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
+    const setup = writeCountersConfig(ws, {
       id: uniqueName('console'),
-      source: { name: 'src', url: db.url },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-      top: [
-        `http: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`,
-        'subscribers:',
-        `  - { id: counters-hook, type: webhook, endpoint: "${hook.url}", topics: [counter] }`,
-      ].join('\n'),
+      url: db.url,
+      top: [httpConfig(TOKEN), 'subscribers:', `  - { id: counters-hook, type: webhook, endpoint: "${hook.url}", topics: [counter] }`].join('\n'),
     });
-    const entity = `${setup.prefix}.src.counter.`;
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
-    await db.query('UPDATE counters SET version = 2 WHERE id <= 3');
-    await waitFor(async () => [...liveRows(await readStream(natsUrl, setup.stream), entity).values()].filter((r) => r.version === 2).length === 3, {
-      what: 'the snapshot and the updates in the stream',
-      timeoutMs: 30_000,
-    });
+    const { entity } = setup;
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
+    await updateAfterSnapshot(db, natsUrl, setup.stream, entity);
     await makeStreamDrift(natsUrl, setup.stream, entity);
     const id = reportIdIn(await reconcile(setup.configPath));
 
-    const context = await launch(join(ws.dir, 'chromium-profile'));
+    const browser = await openConsoleBrowser(join(ws.dir, 'chromium-profile'), { width: 1400, height: 900 });
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error') pageErrors.push(message.text());
-      });
+      const { page, pageErrors } = browser;
 
       // Sources: the live source, its method and state.
       await page.goto(`${base}/`);
@@ -130,7 +97,7 @@ describe('web console', () => {
       await page.getByText('no open reports').waitFor({ timeout: 10_000 });
       expect(pageErrors).toEqual([]);
     } finally {
-      await context.close();
+      await browser.close();
     }
     expect(await reconcile(setup.configPath)).toMatch(/300 rows in source, 300 in target; clean/);
   }, 120_000);

@@ -3,19 +3,17 @@
 // /api/sources/:name/pause|resume with the token typed into the page, and the page shows
 // `paused` / `pausedTables` as /api/sources reports them. Screenshots go to
 // test-output/console-paused*.png.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { workspace } from '../../support/bridge.ts';
+import { CHROMIUM, HAS_CHROMIUM, openConsoleBrowser, shot } from '../../support/console-browser.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
-import { COUNTER_MAPPING, createCounters } from '../../support/pg-load.ts';
+import { writeCountersConfig } from '../../support/counters-source.ts';
+import { apiSource, httpConfig, startHttpBridge } from '../../support/http.ts';
+import { createCounters } from '../../support/pg-load.ts';
 import { liveRows, readStream } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = resolve('test-output');
 const TOKEN = 'console-pause-token-1';
 const TABLE = 'public.counters';
 
@@ -25,49 +23,20 @@ interface SourcePause {
   pausedTables: string[];
 }
 
-async function launch(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 700 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(OUTPUT, { recursive: true });
-  await page.screenshot({ path: join(OUTPUT, `console-${name}.png`), fullPage: true });
-}
-
 describe('web console: pause and resume', () => {
-  it.skipIf(!existsSync(CHROMIUM))(`pauses a source and a table from the page, shows them paused, resumes (skipped where ${CHROMIUM} is missing)`, async () => {
+  it.skipIf(!HAS_CHROMIUM)(`pauses a source and a table from the page, shows them paused, resumes (skipped where ${CHROMIUM} is missing)`, async () => {
     await using db = await freshDatabase('console_pause');
     using ws = workspace();
     const natsUrl = inject('natsUrl');
     await createCounters(db.url, 20);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
-      id: uniqueName('console_pause'),
-      source: { name: 'src', url: db.url },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-      top: `http: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`,
-    });
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
-    const state = async (): Promise<SourcePause> => {
-      const { body } = await requestJson<SourcePause[]>(`${base}/api/sources`);
-      return body.find((s) => s.name === 'src')!;
-    };
+    const setup = writeCountersConfig(ws, { id: uniqueName('console_pause'), url: db.url, top: httpConfig(TOKEN) });
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
+    const state = async (): Promise<SourcePause> => (await apiSource<SourcePause>(base, 'src'))!;
 
-    const context = await launch(join(ws.dir, 'chromium-profile'));
+    const browser = await openConsoleBrowser(join(ws.dir, 'chromium-profile'), { width: 1400, height: 700 });
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error') pageErrors.push(message.text());
-      });
+      const { page, pageErrors } = browser;
 
       await page.goto(`${base}/`);
       const row = page.locator('tr[data-source="src"]');
@@ -119,12 +88,12 @@ describe('web console: pause and resume', () => {
       expect(await page.locator('.paused-tables').count()).toBe(0);
       expect(pageErrors).toEqual([]);
     } finally {
-      await context.close();
+      await browser.close();
     }
 
     // Capture goes on after the resume.
     await db.query('UPDATE counters SET version = 2 WHERE id = 1');
-    await waitFor(async () => liveRows(await readStream(natsUrl, setup.stream), `${setup.prefix}.src.counter.`).get(`${setup.prefix}.src.counter.1`)?.version === 2, {
+    await waitFor(async () => liveRows(await readStream(natsUrl, setup.stream), setup.entity).get(`${setup.entity}1`)?.version === 2, {
       what: 'the update after resume in the stream',
       timeoutMs: 30_000,
     });

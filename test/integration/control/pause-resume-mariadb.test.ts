@@ -2,55 +2,32 @@
 // is the PostgreSQL twin): one table paused from the CLI under a steady load while the other
 // keeps flowing, the bridge restarted while paused, the table resumed under load; then the whole
 // source paused and resumed. Every per-key version of both tables must arrive once, in order.
-import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, inject, it } from 'vitest';
 import { runCli, startBridgeProcess, workspace, writeBridgeFiles, type BridgeProcess } from '../../support/bridge.ts';
 import { uniqueName } from '../../support/context.ts';
+import { pausedStream, startSteadyLoad, versionMapping, type SteadyLoad } from '../../support/pause-scenario.ts';
 import { versionProblems } from '../../support/pg-load.ts';
-import { liveRows, readStream, streamProblems, withNats, type StoredMessage } from '../../support/stream.ts';
+import { liveRows, readStream, streamProblems, type StoredMessage } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { legacyMariadb, mysqlSession, type LegacyMariadb } from '../mysql/helpers.ts';
 
-const COUNTER_MAPPING = `
-table: legacy.counters
-entity: counter
-fields:
-  id:      { from: id, type: integer }
-  version: { from: version, type: integer }
-`;
-const GAUGE_MAPPING = `
-table: legacy.gauges
-entity: gauge
-fields:
-  id:      { from: id, type: integer }
-  version: { from: version, type: integer }
-`;
+const COUNTER_MAPPING = versionMapping('legacy.counters', 'counter');
+const GAUGE_MAPPING = versionMapping('legacy.gauges', 'gauge');
 
 const ROWS = 40;
 
 /** Updates both tables, one transaction each, until stopped: a bounded, steady load. */
-function startLoad(url: string): { stop: () => Promise<number> } {
-  let stopped = false;
-  const done = (async () => {
-    await using session = await mysqlSession(url);
-    let transactions = 0;
-    // Bounded: a test that forgets to stop it still ends.
-    while (!stopped && transactions < 20_000) {
+function startLoad(url: string): SteadyLoad {
+  return startSteadyLoad(
+    () => mysqlSession(url),
+    async (session) => {
       const ids = Array.from({ length: 3 }, () => 1 + Math.floor(Math.random() * ROWS));
       await session.query('UPDATE counters SET version = version + 1 WHERE id IN (?)', [ids]);
       await session.query('UPDATE gauges SET version = version + 1 WHERE id IN (?)', [ids]);
-      transactions += 2;
-      // Pacing of the load generator, not a wait for a condition.
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return transactions;
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      return done;
+      return 2;
     },
-  };
+    20_000,
+  );
 }
 
 async function versions(db: LegacyMariadb, table: string): Promise<Map<number, number>> {
@@ -96,17 +73,10 @@ describe('pause and resume (MariaDB binlog source)', () => {
     });
     const counterSubjects = `${setup.prefix}.fhwa.counter.`;
     const gaugeSubjects = `${setup.prefix}.fhwa.gauge.`;
-    const count = async (prefix: string): Promise<number> => (await readStream(natsUrl, setup.stream, `${prefix}>`)).length;
-    const grows = async (prefix: string, beyond: number, what: string): Promise<number> =>
-      waitFor(async () => {
-        const n = await count(prefix);
-        return n > beyond ? n : false;
-      }, { what, timeoutMs: 30_000, intervalMs: 200 });
-    const heldMessages = (): Promise<number> =>
-      withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(`${setup.stream}_HELD`).catch(() => undefined))?.state.messages ?? 0);
+    const { count, grows, heldMessages, waitForHeldPurged } = pausedStream(natsUrl, setup.stream);
 
     let bridge: BridgeProcess = startBridgeProcess(['run', '-c', setup.configPath]);
-    let load: { stop: () => Promise<number> } | undefined;
+    let load: SteadyLoad | undefined;
     try {
       await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
       load = startLoad(db.rootUrl);
@@ -145,7 +115,7 @@ describe('pause and resume (MariaDB binlog source)', () => {
       await expectStreamEqualsTable(natsUrl, setup.stream, counterSubjects, db, 'counters');
       await expectStreamEqualsTable(natsUrl, setup.stream, gaugeSubjects, db, 'gauges');
       // The held changes are purged once their envelopes are acknowledged.
-      await waitFor(async () => (await heldMessages()) === 0, { what: 'the holding stream to be purged', timeoutMs: 15_000, intervalMs: 200 });
+      await waitForHeldPurged();
 
       // Resumed while no bridge runs: the next bridge replays the held changes at its start,
       // before anything else of that table (they used to be skipped there, then purged unsent).
@@ -168,7 +138,7 @@ describe('pause and resume (MariaDB binlog source)', () => {
       bridge = startBridgeProcess(['run', '-c', setup.configPath]);
       await bridge.waitForOutput(/legacy\.counters: held changes replayed, the table is live again/, 'the replay at start');
       await expectStreamEqualsTable(natsUrl, setup.stream, counterSubjects, db, 'counters');
-      await waitFor(async () => (await heldMessages()) === 0, { what: 'the holding stream to be purged again', timeoutMs: 15_000, intervalMs: 200 });
+      await waitForHeldPurged('the holding stream to be purged again');
 
       // The whole source paused: capture stops, nothing is published; resume delivers it all.
       const whole = await runCli(['pause', '-c', setup.configPath, '--source', 'fhwa']);

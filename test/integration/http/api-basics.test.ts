@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { freshDatabase, sharedPgSuperuserUrl, uniqueName } from '../../support/context.ts';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
+import { workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { crewsMapping } from '../../support/crews-mapping.ts';
+import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
 import { waitFor } from '../../support/wait.ts';
-
-const MAPPING = `
-table: public.crews
-entity: crew
-key: [CREW_ID]
-fields:
-  crewId: { from: CREW_ID, type: string, trim: true }
-  name: { from: NAME, type: string }
-`;
 
 describe('HTTP API basics', () => {
   it('serves /healthz and /api/sources, 503 once the source is offline, and refuses mutating calls without the token', async () => {
@@ -26,13 +18,12 @@ describe('HTTP API basics', () => {
       natsUrl: inject('natsUrl'),
       id,
       source: { name: 'fhwa', url: db.url },
-      mappings: { 'CREWS.yaml': MAPPING },
-      top: 'http: { host: 127.0.0.1, port: 0, token: s3cret-token }',
+      mappings: { 'CREWS.yaml': crewsMapping('name') },
+      top: httpConfig('s3cret-token'),
     });
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
     expect(new URL(base).hostname).toBe('127.0.0.1');
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
 
     const health = await waitFor(async () => {
       const r = await requestJson(`${base}/healthz`);

@@ -2,19 +2,11 @@
 // publish latency histogram, capture lag and the replication slot's retained WAL; and
 // GET /api/dead-letters for the row that did not map.
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { workspace, writeBridgeFiles } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
+import { crewsMapping } from '../../support/crews-mapping.ts';
+import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
 import { waitFor } from '../../support/wait.ts';
-
-const MAPPING = `
-table: public.crews
-entity: crew
-key: [CREW_ID]
-fields:
-  crewId: { from: CREW_ID, type: string, trim: true }
-  size: { from: SIZE, type: integer }
-`;
 
 /** Sample lines of the exposition text as name{labels} -> value. */
 function samples(text: string): Map<string, number> {
@@ -45,12 +37,11 @@ describe('GET /metrics', () => {
       natsUrl: inject('natsUrl'),
       id: uniqueName('metrics'),
       source: { name: 'fhwa', url: db.url },
-      mappings: { 'CREWS.yaml': MAPPING },
-      top: 'http: { host: 127.0.0.1, port: 0, token: metrics-token }',
+      mappings: { 'CREWS.yaml': crewsMapping('size') },
+      top: httpConfig('metrics-token'),
     });
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
 
     // A backlog of changes: updates, deletes, inserts, and one row that does not map.
     await db.query(`UPDATE crews SET "SIZE" = (("SIZE")::int + 100)::text WHERE "CREW_ID" IN ('C1', 'C2', 'C3')`);

@@ -2,14 +2,13 @@
 // /api/review/:id, POST …/resync (refused without the token, 400 for a bad body) and the next
 // run is clean; POST …/resolve on a second report, 409 once resolved, 404 for unknown ids.
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { workspace } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
-import { COUNTER_MAPPING, createCounters } from '../../support/pg-load.ts';
+import { writeCountersConfig } from '../../support/counters-source.ts';
+import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
+import { createCounters } from '../../support/pg-load.ts';
 import { cliJson, reconcile, reportIdIn, type ListedReport } from '../../support/reconcile-helpers.ts';
-import { liveRows, readStream } from '../../support/stream.ts';
-import { waitFor } from '../../support/wait.ts';
-import { TAMPERED, makeStreamDrift } from './review-drift.ts';
+import { TAMPERED, makeStreamDrift, updateAfterSnapshot } from './review-drift.ts';
 
 const TOKEN = 'review-api-token';
 
@@ -19,24 +18,11 @@ describe('review queue over HTTP', () => {
     using ws = workspace();
     const natsUrl = inject('natsUrl');
     await createCounters(db.url, 300);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
-      id: uniqueName('reviewapi'),
-      source: { name: 'src', url: db.url },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-      top: `http: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`,
-    });
-    const entity = `${setup.prefix}.src.counter.`;
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
-    // A change after the snapshot moves the WAL on: a resync at the snapshot's own point would
-    // re-use the snapshot rows' envelope ids and be dropped as duplicates (reported to the lead).
-    await db.query('UPDATE counters SET version = 2 WHERE id <= 3');
-    await waitFor(async () => [...liveRows(await readStream(natsUrl, setup.stream), entity).values()].filter((r) => r.version === 2).length === 3, {
-      what: 'the snapshot and the updates in the stream',
-      timeoutMs: 30_000,
-    });
+    const setup = writeCountersConfig(ws, { id: uniqueName('reviewapi'), url: db.url, top: httpConfig(TOKEN) });
+    const { entity } = setup;
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
+    await updateAfterSnapshot(db, natsUrl, setup.stream, entity);
 
     expect((await requestJson(`${base}/api/review`)).body).toEqual([]);
     await makeStreamDrift(natsUrl, setup.stream, entity);

@@ -3,7 +3,9 @@
 // tampered value (at the same, old position, so reconcile reports it as `different`, not as a
 // change in flight). The tampered value holds markup, to check the console shows it as text.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { withNats } from '../../support/stream.ts';
+import type { FreshDatabase } from '../../support/context.ts';
+import { liveRows, readStream, withNats } from '../../support/stream.ts';
+import { waitFor } from '../../support/wait.ts';
 
 export const TAMPERED = `<img src=x onerror="document.title='pwned'"> & "quoted"`;
 
@@ -16,5 +18,18 @@ export async function makeStreamDrift(natsUrl: string, stream: string, entityPre
     const envelope = latest.json<{ id: string; after: Record<string, unknown> }>();
     envelope.after = { ...envelope.after, payload: TAMPERED };
     await jetstream(nc).publish(`${entityPrefix}5`, JSON.stringify(envelope), { msgID: `tampered-${envelope.id}` });
+  });
+}
+
+/**
+ * Updates counters 1-3 to version 2 and waits for the snapshot and those updates in the stream.
+ * A change after the snapshot moves the WAL on: a resync at the snapshot's own point would
+ * re-use the snapshot rows' envelope ids and be dropped as duplicates (reported to the lead).
+ */
+export async function updateAfterSnapshot(db: FreshDatabase, natsUrl: string, stream: string, entityPrefix: string): Promise<void> {
+  await db.query('UPDATE counters SET version = 2 WHERE id <= 3');
+  await waitFor(async () => [...liveRows(await readStream(natsUrl, stream), entityPrefix).values()].filter((r) => r.version === 2).length === 3, {
+    what: 'the snapshot and the updates in the stream',
+    timeoutMs: 30_000,
   });
 }

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
+import { workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { requestJson, startHttpBridge } from '../../support/http.ts';
 import { waitFor } from '../../support/wait.ts';
 import { CREWS_MAPPING, webhookReceiver } from '../subscribers/helpers.ts';
 
@@ -35,9 +35,8 @@ describe('scoped tokens', () => {
         `    - { name: ops, token: ${OPS}, allow: [sources, review] }`,
       ].join('\n'),
     });
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
     const url = `${base}/api/subscribers`;
     const hook = (id: string, endpoint: string, extra: Record<string, unknown> = {}) => ({ id, type: 'webhook', endpoint, topics: ['crew'], ...extra });
 

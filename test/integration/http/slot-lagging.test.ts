@@ -7,21 +7,13 @@
 // WAL written meanwhile stays retained whatever the bridge confirms. Ending the transaction and
 // forcing a running-xacts record (CHECKPOINT) lets the slot advance on the bridge's next confirm.
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { workspace, writeBridgeFiles } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { httpBaseUrl, requestJson } from '../../support/http.ts';
+import { crewsMapping } from '../../support/crews-mapping.ts';
+import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
 import { pgSession } from '../../support/pg-helpers.ts';
 import { readStream } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
-
-const MAPPING = `
-table: public.crews
-entity: crew
-key: [CREW_ID]
-fields:
-  crewId: { from: CREW_ID, type: string, trim: true }
-  name: { from: NAME, type: string }
-`;
 
 describe('replication slot safety', () => {
   it('reports the source lagging while the slot retains more than maxSlotLag, online again once it moves on', async () => {
@@ -35,12 +27,11 @@ describe('replication slot safety', () => {
       natsUrl,
       id: uniqueName('slotlag'),
       source: { name: 'fhwa', url: db.url, extra: 'maxSlotLag: 8MB' },
-      mappings: { 'CREWS.yaml': MAPPING },
-      top: 'http: { host: 127.0.0.1, port: 0, token: slot-token }',
+      mappings: { 'CREWS.yaml': crewsMapping('name') },
+      top: httpConfig('slot-token'),
     });
-    await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const base = await httpBaseUrl(bridge);
-    await bridge.waitForOutput(/streaming changes/, 'the bridge to stream');
+    await using bridge = await startHttpBridge(setup.configPath);
+    const { base } = bridge;
     const source = async (): Promise<any> => (await requestJson(`${base}/api/sources`)).body[0];
     await waitFor(async () => (await source()).slot !== undefined, { what: 'the first slot reading', timeoutMs: 20_000 });
     expect((await source()).state).toBe('online');

@@ -1,7 +1,7 @@
-import { describe, expect, inject, it } from 'vitest';
-import { runCli, startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
-import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { COUNTER_MAPPING, createCounters } from '../../support/pg-load.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli, startBridgeProcess, workspace } from '../../support/bridge.ts';
+import { freshDatabase, sharedNatsUrl, uniqueName } from '../../support/context.ts';
+import { autoCaptureCounters } from '../../support/counters-source.ts';
 import { readStream } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -9,19 +9,11 @@ describe('capture: auto', () => {
   it('polls when the account may only SELECT, says why, and doctor names what a DBA can run', async () => {
     await using db = await freshDatabase('auto');
     using ws = workspace();
-    const natsUrl = inject('natsUrl');
-    await createCounters(db.url, 20);
-    const role = await db.createRole('selectonly');
-    await db.query(`GRANT SELECT ON counters TO "${role.name}"`);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
-      id: uniqueName('auto'),
-      source: { name: 'src', url: role.url, extra: 'capture: auto\npoll: { interval: 250ms, debounce: 0ms }' },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-    });
+    const natsUrl = sharedNatsUrl();
+    const { role, setup } = await autoCaptureCounters(db, ws, { id: uniqueName('auto'), rows: 20, replication: false, poll: '{ interval: 250ms, debounce: 0ms }' });
     await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
     await bridge.waitForOutput(/capture method poll \(log capture is not possible: [^)]*REPLICATION/, 'the fallback to polling, with the reason');
-    const entity = `${setup.prefix}.src.counter.`;
+    const { entity } = setup;
     await waitFor(async () => (await readStream(natsUrl, setup.stream, `${entity}>`)).length >= 20, { what: 'the 20 rows', timeoutMs: 30_000 });
     await db.query('UPDATE counters SET version = 2 WHERE id = 7');
     const update = await waitFor(

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
 import { uniqueName } from '../../support/context.ts';
-import { lastWriteWinsDifferences, strictPositionProblems } from '../../support/method-switch.ts';
-import { readStream, streamProblems, type StoredMessage } from '../../support/stream.ts';
+import { strictPositionProblems, waitForLastWriteWins } from '../../support/method-switch.ts';
+import { readStream, streamProblems } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 import { legacyMariadb, mysqlSession } from '../mysql/helpers.ts';
 
@@ -105,17 +105,7 @@ describe('capture: auto switches a polled MariaDB source to binlog capture', () 
 
     const rows = await db.query<Array<{ id: number; version: number; payload: string }>>('SELECT id, version, payload FROM counters');
     const table = new Map<string, unknown>(rows.map((r) => [entity + r.id, { id: r.id, version: r.version, payload: r.payload }]));
-    let difference: string[] = [];
-    const messages: StoredMessage[] = await waitFor(
-      async () => {
-        const all = await readStream(natsUrl, setup.stream, `${entity}>`);
-        difference = lastWriteWinsDifferences(all, entity, table);
-        return difference.length === 0 ? all : false;
-      },
-      { what: 'the stream (latest by position) to equal the table', timeoutMs: 30_000, intervalMs: 500 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}: ${difference.length} differences, e.g.\n${difference.slice(0, 5).join('\n')}\n--- bridge ---\n${bridge.output().slice(-3000)}`);
-    });
+    const messages = await waitForLastWriteWins(natsUrl, setup.stream, entity, table, { what: 'the stream (latest by position) to equal the table', bridge });
 
     expect(streamProblems(messages, entity)).toEqual([]);
     expect(strictPositionProblems(messages, entity)).toEqual([]);

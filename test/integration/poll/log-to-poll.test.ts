@@ -8,109 +8,39 @@
 // Deletes are kept out of the moments around the fallback on purpose: a row deleted between the
 // last change the log delivered and the first poll pass cannot be sent as `d` (docs/polling.md
 // "Back to polling": reconciliation finds it). Inserts and updates run through it.
-import { jetstreamManager } from '@nats-io/jetstream';
-import pg from 'pg';
-import { describe, expect, inject, it } from 'vitest';
-import { runCli, startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
-import { freshDatabase, uniqueName } from '../../support/context.ts';
-import { lastWriteWinsDifferences, strictPositionProblems } from '../../support/method-switch.ts';
-import { COUNTER_MAPPING, createCounters } from '../../support/pg-load.ts';
-import { readStream, streamProblems, withNats, type StoredMessage } from '../../support/stream.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli, startBridgeProcess, workspace } from '../../support/bridge.ts';
+import { freshDatabase, sharedNatsUrl, uniqueName } from '../../support/context.ts';
+import { autoCaptureCounters } from '../../support/counters-source.ts';
+import { startMixedLoad, strictPositionProblems, waitForLastWriteWins } from '../../support/method-switch.ts';
+import { pausedStream } from '../../support/pause-scenario.ts';
+import { counterRows } from '../../support/pg-load.ts';
+import { streamProblems, type StoredMessage } from '../../support/stream.ts';
 import { waitFor } from '../../support/wait.ts';
 
-interface Load {
-  count(): number;
-  /** Resolves once `max` statements ran (or the load was stopped). */
-  finished: Promise<number>;
-  stop(): Promise<number>;
-}
-
-/** Inserts, updates (and deletes, if asked) on counters until stopped; bounded by `max` statements. */
-function startLoad(url: string, options: { firstId: number; max: number; deletes: boolean }): Load {
-  let stopped = false;
-  let n = 0;
-  const done = (async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    let next = options.firstId;
-    try {
-      while (!stopped && n < options.max) {
-        const r = Math.random();
-        if (r < 0.4) await client.query(`INSERT INTO counters VALUES ($1, 1, $2)`, [next, `new ${next++}`]);
-        else if (r < 0.8 || !options.deletes) await client.query(`UPDATE counters SET version = version + 1 WHERE id = (SELECT id FROM counters ORDER BY random() LIMIT 1)`);
-        else await client.query(`DELETE FROM counters WHERE id = (SELECT id FROM counters ORDER BY random() LIMIT 1)`);
-        n += 1;
-        // Pacing of the load generator, not a wait for a condition.
-        await new Promise((resolve) => setTimeout(resolve, 15));
-      }
-    } finally {
-      await client.end();
-    }
-    return n;
-  })();
-  return {
-    count: () => n,
-    finished: done,
-    stop: async () => {
-      stopped = true;
-      return done;
-    },
-  };
-}
-
-async function tableRows(url: string, entity: string): Promise<Map<string, unknown>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: number; version: number; payload: string }>('SELECT id, version, payload FROM counters');
-    return new Map(rows.map((r) => [entity + r.id, { id: r.id, version: r.version, payload: r.payload }]));
-  } finally {
-    await client.end();
-  }
-}
+const POLL = '{ interval: 200ms, debounce: 0ms, recheck: 1s }';
 
 describe('capture: auto falls back from log capture to polling', () => {
   it('PostgreSQL: REPLICATION revoked and the walsender terminated -> polling in epoch 1, the stream still ends equal to the table', async () => {
     await using db = await freshDatabase('logtopoll');
     using ws = workspace();
-    const natsUrl = inject('natsUrl');
-    await createCounters(db.url, 40);
-    const role = await db.createRole('repl', 'REPLICATION');
-    await db.query(`GRANT SELECT ON counters TO "${role.name}"`);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
-      id: uniqueName('logtopoll'),
-      source: { name: 'src', url: role.url, extra: 'capture: auto\npoll: { interval: 200ms, debounce: 0ms, recheck: 1s }' },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-    });
-    await db.query(`CREATE PUBLICATION "${setup.publication}" FOR TABLE counters`);
-    const entity = `${setup.prefix}.src.counter.`;
-    const streamEqualsTable = async (what: string): Promise<StoredMessage[]> => {
-      const table = await tableRows(db.url, entity);
-      let difference: string[] = [];
-      return waitFor(
-        async () => {
-          const all = await readStream(natsUrl, setup.stream, `${entity}>`);
-          difference = lastWriteWinsDifferences(all, entity, table);
-          return difference.length === 0 ? all : false;
-        },
-        { what, timeoutMs: 30_000, intervalMs: 500 },
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}: ${difference.length} differences, e.g.\n${difference.slice(0, 5).join('\n')}\n--- bridge ---\n${bridge.output().slice(-3000)}`);
-      });
-    };
-
+    const natsUrl = sharedNatsUrl();
+    const { role, setup } = await autoCaptureCounters(db, ws, { id: uniqueName('logtopoll'), rows: 40, replication: true, poll: POLL });
+    const { entity } = setup;
     await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
+    const streamEqualsTable = async (what: string): Promise<StoredMessage[]> =>
+      waitForLastWriteWins(natsUrl, setup.stream, entity, await counterRows(db.url, entity), { what, bridge });
+
     await bridge.waitForOutput(/capture method log \(the server and the account allow log capture\)/, 'log capture');
     await bridge.waitForOutput(/streaming changes/, 'log capture to stream');
 
     // Phase 1, log capture: inserts, updates and deletes.
-    const first = startLoad(db.url, { firstId: 1000, max: 150, deletes: true });
+    const first = startMixedLoad(db.url, { firstId: 1000, max: 150, deletes: true });
     expect(await first.finished).toBe(150);
     await streamEqualsTable('the stream to equal the table under log capture');
 
     // Phase 2: the account loses REPLICATION while inserts and updates go on.
-    const second = startLoad(db.url, { firstId: 2000, max: 1500, deletes: false });
+    const second = startMixedLoad(db.url, { firstId: 2000, max: 1500, deletes: false });
     let fallbackMs = 0;
     try {
       await waitFor(() => second.count() >= 30, { what: 'the second load to run', timeoutMs: 20_000, intervalMs: 20 });
@@ -136,7 +66,7 @@ describe('capture: auto falls back from log capture to polling', () => {
     expect(await db.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [setup.slot])).toHaveLength(1);
 
     // Phase 3, polling: inserts, updates and deletes again.
-    const third = startLoad(db.url, { firstId: 5000, max: 150, deletes: true });
+    const third = startMixedLoad(db.url, { firstId: 5000, max: 150, deletes: true });
     expect(await third.finished).toBe(150);
     const messages = await streamEqualsTable('the stream (latest by position) to equal the table after the fallback');
 
@@ -163,35 +93,13 @@ describe('capture: auto falls back from log capture to polling', () => {
   it('PostgreSQL: changes held by a paused table under log capture are not replayed as newer after log -> poll -> log', async () => {
     await using db = await freshDatabase('logpolllog');
     using ws = workspace();
-    const natsUrl = inject('natsUrl');
-    await createCounters(db.url, 20);
-    const role = await db.createRole('repl', 'REPLICATION');
-    await db.query(`GRANT SELECT ON counters TO "${role.name}"`);
-    const setup = writeBridgeFiles(ws, {
-      natsUrl,
-      id: uniqueName('logpolllog'),
-      source: { name: 'src', url: role.url, extra: 'capture: auto\npoll: { interval: 200ms, debounce: 0ms, recheck: 1s }' },
-      mappings: { 'counters.yaml': COUNTER_MAPPING },
-    });
-    await db.query(`CREATE PUBLICATION "${setup.publication}" FOR TABLE counters`);
-    const entity = `${setup.prefix}.src.counter.`;
-    const heldMessages = (): Promise<number> =>
-      withNats(natsUrl, async (nc) => (await (await jetstreamManager(nc)).streams.info(`${setup.stream}_HELD`).catch(() => undefined))?.state.messages ?? 0);
+    const natsUrl = sharedNatsUrl();
+    const { role, setup } = await autoCaptureCounters(db, ws, { id: uniqueName('logpolllog'), rows: 20, replication: true, poll: POLL });
+    const { entity } = setup;
+    const { heldMessages } = pausedStream(natsUrl, setup.stream);
     await using bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-    const streamEqualsTable = async (what: string, timeoutMs = 30_000): Promise<StoredMessage[]> => {
-      const table = await tableRows(db.url, entity);
-      let difference: string[] = [];
-      return waitFor(
-        async () => {
-          const all = await readStream(natsUrl, setup.stream, `${entity}>`);
-          difference = lastWriteWinsDifferences(all, entity, table);
-          return difference.length === 0 ? all : false;
-        },
-        { what, timeoutMs, intervalMs: 300 },
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}: ${difference.length} differences, e.g.\n${difference.slice(0, 5).join('\n')}\n--- bridge ---\n${bridge.output().slice(-3000)}`);
-      });
-    };
+    const streamEqualsTable = async (what: string, timeoutMs = 30_000): Promise<StoredMessage[]> =>
+      waitForLastWriteWins(natsUrl, setup.stream, entity, await counterRows(db.url, entity), { what, bridge, timeoutMs, intervalMs: 300 });
     await bridge.waitForOutput(/streaming changes/, 'log capture to stream');
     await db.query('UPDATE counters SET version = version + 1');
     await streamEqualsTable('the stream to equal the table under log capture');

@@ -3,8 +3,8 @@
  * their CDC capture instances (cdc.change_tables), which only a CDC-enabled database has.
  */
 import type sql from 'mssql';
-import { HmsSyncError } from '../../src/errors.ts';
-import type { Mapping, SourceColumn } from '../../src/mapping/types.ts';
+import type { Mapping } from '../../src/mapping/types.ts';
+import { requireMappedTables } from '../shared-catalog.ts';
 import { classifyMssqlError, quoteTable } from './connection.ts';
 import { mssqlColumn, type MssqlColumn } from './values.ts';
 
@@ -97,20 +97,7 @@ export async function loadTables(pool: sql.ConnectionPool, mappings: readonly Ma
   } catch (error) {
     throw classifyMssqlError(error, where);
   }
-  const missing = mappings.filter((m) => !out.has(m.table));
-  if (missing.length > 0) {
-    throw new HmsSyncError(
-      'SOURCE_PRIVILEGE',
-      missing
-        .map(
-          (m) =>
-            `${m.file}: table ${m.table} not found in ${where} (names are matched exactly; a table the account may not read is not listed either: ` +
-            `a DBA can run GRANT SELECT ON ${quoteTable(m.schema, m.tableName)} TO <bridge user>;)`,
-        )
-        .join('; '),
-      { retryable: true },
-    );
-  }
+  requireMappedTables(mappings, out, where, { matching: 'names are matched exactly', quoteTable });
   return out;
 }
 
@@ -131,18 +118,4 @@ export async function loadCaptureInstances(pool: sql.ConnectionPool, tables: Ite
     instance.ordinals.set(row.column_name, row.column_ordinal);
   }
   return out;
-}
-
-export function resolveKeyColumns(mapping: Mapping, table: MssqlTable): string[] {
-  const key = mapping.key ?? table.primaryKey;
-  if (key.length === 0) throw new HmsSyncError('MAPPING', `${mapping.file}: table ${mapping.table} has no primary key; name its key columns with "key:"`);
-  const names = new Set(table.columns.map((c) => c.name));
-  const unknown = key.filter((k) => !names.has(k));
-  if (unknown.length > 0) throw new HmsSyncError('MAPPING', `${mapping.file}: key column ${unknown.join(', ')} is not a column of ${mapping.table}`);
-  return key;
-}
-
-export function sourceColumns(table: MssqlTable, only?: readonly string[]): Map<string, SourceColumn> {
-  const wanted = only ? new Set(only) : undefined;
-  return new Map(table.columns.filter((c) => !wanted || wanted.has(c.name)).map((c) => [c.name, { name: c.name, kind: c.kind, nativeType: c.nativeType }]));
 }

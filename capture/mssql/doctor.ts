@@ -1,18 +1,11 @@
 import type sql from 'mssql';
 import { errorMessage } from '../../src/errors.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
-import { loadCaptureInstances, loadTables, resolveKeyColumns } from './catalog.ts';
+import { resolveKeyColumns } from '../shared-catalog.ts';
+import { runDoctor, type DoctorReport } from '../shared-doctor.ts';
+import { loadCaptureInstances, loadTables } from './catalog.ts';
 import { changeFunction } from './cdc.ts';
 import { connectMssql, describeServer, quoteIdent, quoteLiteral, quoteTable } from './connection.ts';
-
-export interface MssqlDoctorReport {
-  where: string;
-  method: 'log' | 'none';
-  lines: string[];
-  /** Statements a DBA must run for log capture. */
-  sql: string[];
-  ok: boolean;
-}
 
 /** The statements that turn CDC on for the database and for one table (sp_cdc_enable_db needs sysadmin, sp_cdc_enable_table db_owner). */
 export function enableCdcSql(database: string, tables: Array<{ schema: string; name: string }>, databaseEnabled: boolean): string[] {
@@ -38,17 +31,9 @@ async function rows<T>(pool: sql.ConnectionPool, text: string): Promise<T[] | un
  * database and every mapped table, does SQL Server Agent run the capture job, and may the
  * account read the tables and their change functions. Reads only.
  */
-export async function diagnoseMssql(options: { url: string; mappings: Mapping[] }): Promise<MssqlDoctorReport> {
+export async function diagnoseMssql(options: { url: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  const lines: string[] = [];
-  const sql: string[] = [];
-  let pool: sql.ConnectionPool;
-  try {
-    pool = await connectMssql(options.url, where);
-  } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false };
-  }
-  try {
+  return runDoctor(where, { connect: () => connectMssql(options.url, where), close: (pool) => pool.close() }, async (pool, { lines, sql }) => {
     const [info] = (await rows<{ login: string; db_user: string; db: string; version: string; edition: string; cdc: boolean }>(
       pool,
       `SELECT SUSER_SNAME() AS login, USER_NAME() AS db_user, DB_NAME() AS db, CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(64)) AS version,
@@ -83,9 +68,9 @@ export async function diagnoseMssql(options: { url: string; mappings: Mapping[] 
     try {
       tables = await loadTables(pool, options.mappings, where);
     } catch (error) {
-      lines.push(`FAIL ${errorMessage(error)}`);
+      // Nothing more can be checked: the report ends with this error and the grants that may fix it.
       for (const m of options.mappings) sql.push(`GRANT SELECT ON ${quoteTable(m.schema, m.tableName)} TO ${quoteIdent(info.db_user)};`);
-      return { where, method: 'none', lines, sql, ok: false };
+      throw error;
     }
     const instances = info.cdc ? await loadCaptureInstances(pool, tables.values()).catch(() => undefined) : new Map();
     if (info.cdc && !instances) {
@@ -145,11 +130,6 @@ export async function diagnoseMssql(options: { url: string; mappings: Mapping[] 
     }
     sql.push(...enableCdcSql(info.db, untracked, Boolean(info.cdc)));
     lines.push('note the bridge writes nothing to the database and creates no object there');
-    return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
-  } catch (error) {
-    lines.push(`FAIL ${errorMessage(error)}`);
-    return { where, method: 'none', lines, sql, ok: false };
-  } finally {
-    await pool.close().catch(() => undefined);
-  }
+    return logPossible;
+  });
 }

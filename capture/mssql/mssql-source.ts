@@ -5,7 +5,10 @@ import { HmsSyncError } from '../../src/errors.ts';
 import type { SourceRow } from '../../src/mapping/types.ts';
 import type { CaptureSource, ChangeBatch, LogSourceOptions, RawChange, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
 import { snapshotWithProgress } from '../snapshot-progress.ts';
-import { loadCaptureInstances, loadTables, resolveKeyColumns, sourceColumns } from './catalog.ts';
+import { resolveKeyColumns, sourceColumns } from '../shared-catalog.ts';
+import type { StoredKeyValue } from '../shared-keyset-snapshot.ts';
+import { OffsetsRecord, type LogCaptureState } from '../shared-offsets-record.ts';
+import { loadCaptureInstances, loadTables } from './catalog.ts';
 import {
   INCREMENT_LSN_SQL,
   LSN_TIMES_SQL,
@@ -23,7 +26,7 @@ import {
 import { classifyMssqlError, connectMssql, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { compareLsn, lsnBuffer, snapshotPosition } from './position.ts';
 import { bindParam } from './request.ts';
-import { snapshotTable, type StoredKeyValue } from './snapshot.ts';
+import { snapshotTable } from './snapshot.ts';
 import { mssqlValue } from './values.ts';
 
 export interface MssqlSourceOptions extends LogSourceOptions {
@@ -34,12 +37,8 @@ export interface MssqlSourceOptions extends LogSourceOptions {
 /** `lsn`: the CDC max LSN the snapshot started at; the stream reads commits after it. */
 export type SnapshotProgress = GenericSnapshotProgress<{ lsn: string }, StoredKeyValue>;
 
-export interface MssqlState {
-  snapshot?: SnapshotProgress;
-  /** Every transaction committed at or before this LSN is in JetStream. */
-  confirmed?: string;
-  updatedAt: string;
-}
+/** `confirmed`: every transaction committed at or before this LSN is in JetStream. */
+export type MssqlState = LogCaptureState<{ lsn: string }, string>;
 
 export type MssqlCheckpoint = { kind: 'snapshot'; progress: SnapshotProgress } | { kind: 'cdc'; lsn: string };
 
@@ -59,12 +58,13 @@ const BATCH = 500;
 export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
   readonly name: string;
   private readonly where: string;
-  private state: MssqlState | undefined;
+  private readonly record: OffsetsRecord<{ lsn: string }, string>;
   private readonly pools: sql.ConnectionPool[] = [];
 
   constructor(private readonly options: MssqlSourceOptions) {
     this.name = options.name;
     this.where = describeServer(options.url);
+    this.record = new OffsetsRecord(options.offsets, stateKey(options.name), (lsn, confirmed) => compareLsn(lsn, confirmed) > 0);
   }
 
   private get resnapshotHint(): string {
@@ -114,17 +114,9 @@ export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
       await this.query(pool, `SELECT TOP (0) 1 AS x FROM ${quoteTable(table.schema, table.name)}`);
     }
 
-    this.state = await options.offsets.get<MssqlState>(stateKey(options.name));
-    let progress = this.state?.snapshot;
-    if (!progress) {
-      const lsn = await this.maxLsn(pool, tables);
-      progress = { status: options.snapshot === 'never' ? 'done' : 'running', point: { lsn }, startedAt: new Date().toISOString(), tables: {} };
-      this.state = { snapshot: progress, updatedAt: new Date().toISOString() };
-      await options.offsets.put(stateKey(options.name), this.state);
-      options.log.info({ lsn }, `snapshot labelled with CDC LSN ${lsn}`);
-    } else if (progress.status === 'running') {
-      options.log.info({ lsn: progress.point.lsn }, 'resuming snapshot');
-    }
+    const { progress, started } = await this.record.open(options.snapshot, async () => ({ lsn: await this.maxLsn(pool, tables) }));
+    if (started) options.log.info({ lsn: progress.point.lsn }, `snapshot labelled with CDC LSN ${progress.point.lsn}`);
+    else if (progress.status === 'running') options.log.info({ lsn: progress.point.lsn }, 'resuming snapshot');
 
     options.onReady?.(new Map([...tables].map(([name, t]) => [name, t.keyColumns])));
     if (progress.status === 'running') {
@@ -151,7 +143,7 @@ export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
       if (signal.aborted) return;
     }
 
-    let confirmed = this.state?.confirmed ?? progress.point.lsn;
+    let confirmed = this.record.confirmed ?? progress.point.lsn;
     options.log.info({ from: confirmed }, 'streaming changes');
     while (!signal.aborted) {
       const max = await this.maxLsn(pool, tables);
@@ -246,16 +238,8 @@ export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
   }
 
   async commit(checkpoint: MssqlCheckpoint): Promise<void> {
-    const key = stateKey(this.options.name);
-    if (!this.state) return;
-    if (checkpoint.kind === 'snapshot') {
-      this.state = { ...this.state, snapshot: checkpoint.progress, updatedAt: new Date().toISOString() };
-      await this.options.offsets.put(key, this.state);
-      return;
-    }
-    if (this.state.confirmed && compareLsn(checkpoint.lsn, this.state.confirmed) <= 0) return;
-    this.state = { ...this.state, confirmed: checkpoint.lsn, updatedAt: new Date().toISOString() };
-    await this.options.offsets.put(key, this.state);
+    if (checkpoint.kind === 'snapshot') await this.record.commitSnapshot(checkpoint.progress);
+    else await this.record.commitResume(checkpoint.lsn);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  * through a JS number or a JS Date; BIGINT arrives as text from tedious; binary types as bytes.
  */
 import type { SourceColumnKind, SourceValue } from '../../src/mapping/types.ts';
+import { float32Text, float64Text } from '../shared-float-text.ts';
 import { quoteIdent } from './connection.ts';
 
 export interface MssqlColumn {
@@ -142,17 +143,6 @@ export function utcDateText(date: Date, kind: SourceColumnKind): string {
   return `${day} ${time}${kind === 'timestamptz' ? '+00:00' : ''}`;
 }
 
-/** The shortest decimal text that reads back the same single-precision value. */
-export function float32Text(value: number): string {
-  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  const single = Math.fround(value);
-  for (let digits = 1; digits <= 9; digits++) {
-    const text = Number(single.toPrecision(digits));
-    if (Math.fround(text) === single) return String(text);
-  }
-  return String(single);
-}
-
 /** '2024-03-10 06:59:59.1234567 +02:00' (style 121 of datetimeoffset) -> '2024-03-10 06:59:59.1234567+02:00'. */
 export function offsetText(text: string): string {
   return text.replace(/\s+([+-]\d{2}:\d{2})$/, '$1');
@@ -170,8 +160,7 @@ export function mssqlValue(column: Pick<MssqlColumn, 'kind' | 'dataType' | 'name
   if (typeof raw === 'number') {
     if (column.dataType === 'real') return float32Text(raw);
     if (column.kind === 'boolean') return raw === 0 ? 'false' : 'true';
-    if (!Number.isFinite(raw)) return Number.isNaN(raw) ? 'NaN' : raw > 0 ? 'Infinity' : '-Infinity';
-    return String(raw);
+    return float64Text(raw);
   }
   const text = String(raw);
   switch (column.kind) {

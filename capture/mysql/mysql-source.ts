@@ -8,7 +8,8 @@ import { loadTables, readCollations, resolveKeyColumns, type MysqlTable } from '
 import { classifyMysqlError, connectMysql, describeServer, queryRows, quoteTable } from './connection.ts';
 import { comparePoints, describePoint, snapshotPosition, type BinlogPoint } from './position.ts';
 import { POLLING_NOT_BUILT, binlogProblems, readGrants, readServerSettings, replicationGrants, type ServerSettings } from './settings.ts';
-import { beginSnapshot, currentBinlogPoint, gtidAt, snapshotTable, type Flavor, type StoredKeyValue } from './snapshot.ts';
+import type { StoredKeyValue } from '../shared-keyset-snapshot.ts';
+import { beginSnapshot, currentBinlogPoint, gtidAt, snapshotTable, type Flavor } from './snapshot.ts';
 import { snapshotWithProgress } from '../snapshot-progress.ts';
 
 export type MysqlSourceOptions = LogSourceOptions;

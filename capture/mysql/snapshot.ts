@@ -2,18 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type mysql from 'mysql2/promise';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { SourceColumn, SourceRow, SourceValue } from '../../src/mapping/types.ts';
-import type { RawChange } from '../../src/ports.ts';
+import type { SourceRow, SourceValue } from '../../src/mapping/types.ts';
 import type { MysqlColumn, MysqlTable } from './catalog.ts';
 import { classifyMysqlError, quoteIdent, quoteTable, queryRows } from './connection.ts';
 import type { BinlogPoint } from './position.ts';
 import { bitText, doubleText, floatText } from './values.ts';
 import type { SnapshotChunk as GenericSnapshotChunk } from '../snapshot-progress.ts';
+import { keysetSnapshot, type KeysetChunkOptions, type StoredKeyValue } from '../shared-keyset-snapshot.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
-
-/** A key value as stored in the offsets bucket: text, or bytes as hex. */
-export type StoredKeyValue = string | { hex: string } | null;
 
 export type SnapshotChunk = GenericSnapshotChunk<StoredKeyValue>;
 
@@ -125,11 +122,6 @@ export function queryValue(column: MysqlColumn, raw: Buffer | null): SourceValue
   }
 }
 
-function storedKey(value: SourceValue): StoredKeyValue {
-  if (value instanceof Uint8Array) return { hex: Buffer.from(value).toString('hex') };
-  return value;
-}
-
 function keyParam(value: StoredKeyValue): unknown {
   if (value !== null && typeof value === 'object') return Buffer.from(value.hex, 'hex');
   return value;
@@ -161,13 +153,10 @@ export async function* snapshotTable(
   connection: mysql.Connection,
   table: MysqlTable,
   keyColumns: string[],
-  options: { position: string; commitTs: string; chunkSize: number; afterKey?: StoredKeyValue[]; signal: AbortSignal; where: string },
+  options: KeysetChunkOptions & { where: string },
 ): AsyncGenerator<SnapshotChunk> {
-  const columns = new Map<string, SourceColumn>(table.columns.map((c) => [c.name, { name: c.name, kind: c.kind, nativeType: c.nativeType }]));
   const order = keyColumns.map(quoteIdent).join(', ');
-  let afterKey = options.afterKey;
-  for (;;) {
-    if (options.signal.aborted) return;
+  yield* keysetSnapshot(table, keyColumns, options, async (afterKey) => {
     const where = afterKey ? after(keyColumns, afterKey) : undefined;
     let rows: Array<Array<Buffer | null>>;
     try {
@@ -181,19 +170,12 @@ export async function* snapshotTable(
     } catch (error) {
       throw classifyMysqlError(error, `${options.where} (snapshot of ${table.table})`);
     }
-    const changes: RawChange[] = rows.map((raw) => {
+    return rows.map((raw) => {
       const row: SourceRow = {};
       table.columns.forEach((column, i) => {
         row[column.name] = queryValue(column, raw[i] ?? null);
       });
-      const keyRow: SourceRow = {};
-      for (const k of keyColumns) keyRow[k] = row[k] ?? null;
-      return { op: 'r', table: table.table, position: options.position, commitTs: options.commitTs, capture: 'snapshot', row, before: null, keyRow, columns };
+      return row;
     });
-    const last = changes[changes.length - 1];
-    if (last) afterKey = keyColumns.map((k) => storedKey(last.row![k] ?? null));
-    const done = rows.length < options.chunkSize;
-    yield { changes, lastKey: afterKey ?? [], done };
-    if (done) return;
-  }
+  });
 }

@@ -4,8 +4,8 @@
  * account may see, so a table without a SELECT grant is reported as missing, with the GRANT.
  */
 import type oracledb from 'oracledb';
-import { HmsSyncError } from '../../src/errors.ts';
-import type { Mapping, SourceColumn } from '../../src/mapping/types.ts';
+import type { Mapping } from '../../src/mapping/types.ts';
+import { requireMappedTables } from '../shared-catalog.ts';
 import { classifyOracleError, queryArrays, quoteTable } from './connection.ts';
 import { oracleColumn, type OracleColumn } from './values.ts';
 
@@ -55,35 +55,6 @@ export async function loadTables(connection: oracledb.Connection, mappings: read
     entry.columns.push(oracleColumn(column, dataType, precision === null ? null : Number(precision), scale === null ? null : Number(scale)));
   }
   for (const [owner, name, column] of keys) out.get(`${owner}.${name}`)?.primaryKey.push(column);
-  const missing = mappings.filter((m) => !out.has(m.table));
-  if (missing.length > 0) {
-    throw new HmsSyncError(
-      'SOURCE_PRIVILEGE',
-      missing
-        .map(
-          (m) =>
-            `${m.file}: table ${m.table} not found in ${where} (names are matched exactly, upper case unless created quoted; ` +
-            `a table the account may not read is not listed either: a DBA can run GRANT SELECT ON ${quoteTable(m.schema, m.tableName)} TO <bridge user>;)`,
-        )
-        .join('; '),
-      { retryable: true },
-    );
-  }
+  requireMappedTables(mappings, out, where, { matching: 'names are matched exactly, upper case unless created quoted', quoteTable });
   return out;
-}
-
-/** The mapping's key, or the primary key; every key column must exist. */
-export function resolveKeyColumns(mapping: Mapping, table: OracleTable): string[] {
-  const key = mapping.key ?? table.primaryKey;
-  if (key.length === 0) {
-    throw new HmsSyncError('MAPPING', `${mapping.file}: table ${mapping.table} has no primary key; name its key columns with "key:"`);
-  }
-  const names = new Set(table.columns.map((c) => c.name));
-  const unknown = key.filter((k) => !names.has(k));
-  if (unknown.length > 0) throw new HmsSyncError('MAPPING', `${mapping.file}: key column ${unknown.join(', ')} is not a column of ${mapping.table}`);
-  return key;
-}
-
-export function sourceColumns(table: OracleTable): Map<string, SourceColumn> {
-  return new Map(table.columns.map((c) => [c.name, { name: c.name, kind: c.kind, nativeType: c.nativeType }]));
 }

@@ -1,17 +1,10 @@
 import type oracledb from 'oracledb';
 import { errorMessage } from '../../src/errors.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
-import { loadTables, resolveKeyColumns } from './catalog.ts';
+import { resolveKeyColumns } from '../shared-catalog.ts';
+import { runDoctor, type DoctorReport } from '../shared-doctor.ts';
+import { loadTables } from './catalog.ts';
 import { connectOracle, describeServer, queryArrays, quoteIdent, quoteTable } from './connection.ts';
-
-export interface OracleDoctorReport {
-  where: string;
-  method: 'log' | 'none';
-  lines: string[];
-  /** Statements a DBA must run for log capture (or to make it safer). */
-  sql: string[];
-  ok: boolean;
-}
 
 /** The dynamic views LogMiner capture reads (granted on their V_$ names). */
 export const LOGMINER_VIEWS = ['V_$DATABASE', 'V_$LOG', 'V_$LOGFILE', 'V_$ARCHIVED_LOG', 'V_$LOGMNR_CONTENTS', 'V_$LOGMNR_LOGS', 'V_$TRANSACTION'] as const;
@@ -47,17 +40,9 @@ async function works(connection: oracledb.Connection, sql: string): Promise<bool
  * What `hms-sync doctor` says about an Oracle source: can it connect, is supplemental logging
  * on, may the account run LogMiner and read the mapped tables AS OF an SCN. Reads only.
  */
-export async function diagnoseOracle(options: { url: string; mappings: Mapping[] }): Promise<OracleDoctorReport> {
+export async function diagnoseOracle(options: { url: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  const lines: string[] = [];
-  const sql: string[] = [];
-  let connection: oracledb.Connection;
-  try {
-    connection = await connectOracle(options.url, where);
-  } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false };
-  }
-  try {
+  return runDoctor(where, { connect: () => connectOracle(options.url, where), close: (connection) => connection.close() }, async (connection, { lines, sql }) => {
     const [user, container, version] = (
       await queryArrays<[string, string, string]>(
         connection,
@@ -129,9 +114,9 @@ export async function diagnoseOracle(options: { url: string; mappings: Mapping[]
     try {
       tables = await loadTables(connection, options.mappings, where);
     } catch (error) {
-      lines.push(`FAIL ${errorMessage(error)}`);
+      // Nothing more can be checked: the report ends with this error and the grants that may fix it.
       sql.push(...logminerGrants(user, options.mappings.map((m) => ({ owner: m.schema, name: m.tableName }))));
-      return { where, method: 'none', lines, sql, ok: false };
+      throw error;
     }
     const scn = (await queryArrays<[string]>(connection, 'SELECT TO_CHAR(CURRENT_SCN) FROM V$DATABASE').catch(() => []))[0]?.[0];
     const groups = await queryArrays<[string, string, string]>(
@@ -180,13 +165,8 @@ export async function diagnoseOracle(options: { url: string; mappings: Mapping[]
     if (grants.length > 0) sql.push(...logminerGrants(user, unreadTables));
     else for (const t of unreadTables) sql.push(`GRANT SELECT, FLASHBACK ON ${quoteTable(t.owner, t.name)} TO ${quoteIdent(user)};`);
     lines.push('note the bridge writes nothing to the database and creates no object there');
-    return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
-  } catch (error) {
-    lines.push(`FAIL ${errorMessage(error)}`);
-    return { where, method: 'none', lines, sql, ok: false };
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+    return logPossible;
+  });
 }
 
 async function logmnrContentsGranted(connection: oracledb.Connection): Promise<boolean> {

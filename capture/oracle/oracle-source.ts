@@ -5,7 +5,10 @@ import { HmsSyncError } from '../../src/errors.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { CaptureSource, ChangeBatch, LogSourceOptions, RawChange, SnapshotProgress as GenericSnapshotProgress } from '../../src/ports.ts';
 import { snapshotWithProgress } from '../snapshot-progress.ts';
-import { loadTables, resolveKeyColumns, sourceColumns } from './catalog.ts';
+import { resolveKeyColumns, sourceColumns } from '../shared-catalog.ts';
+import type { StoredKeyValue } from '../shared-keyset-snapshot.ts';
+import { OffsetsRecord, type LogCaptureState } from '../shared-offsets-record.ts';
+import { loadTables } from './catalog.ts';
 import { classifyOracleError, connectOracle, describeServer, fetchTypeHandler, queryArrays, quoteTable } from './connection.ts';
 import {
   CURRENT_SCN_SQL,
@@ -25,7 +28,7 @@ import {
   type PendingChange,
 } from './logminer.ts';
 import { compareScn, minScn, snapshotPosition } from './position.ts';
-import { snapshotTable, type StoredKeyValue } from './snapshot.ts';
+import { snapshotTable } from './snapshot.ts';
 import { bindValue, oracleValue } from './values.ts';
 
 export interface OracleSourceOptions extends LogSourceOptions {
@@ -48,11 +51,7 @@ export interface OracleResume {
   mineFrom: string;
 }
 
-export interface OracleState {
-  snapshot?: SnapshotProgress;
-  confirmed?: OracleResume;
-  updatedAt: string;
-}
+export type OracleState = LogCaptureState<OraclePoint, OracleResume>;
 
 export type OracleCheckpoint = { kind: 'snapshot'; progress: SnapshotProgress } | { kind: 'redo'; resume: OracleResume };
 
@@ -70,12 +69,18 @@ const BATCH = 500;
 export class OracleSource implements CaptureSource<OracleCheckpoint> {
   readonly name: string;
   private readonly where: string;
-  private state: OracleState | undefined;
+  private readonly record: OffsetsRecord<OraclePoint, OracleResume>;
   private readonly connections: oracledb.Connection[] = [];
 
   constructor(private readonly options: OracleSourceOptions) {
     this.name = options.name;
     this.where = describeServer(options.url);
+    // A resume point is news when its commit SCN is later, or when mining is to start from another SCN.
+    this.record = new OffsetsRecord(
+      options.offsets,
+      stateKey(options.name),
+      (resume, confirmed) => compareScn(resume.commitScn, confirmed.commitScn) > 0 || resume.mineFrom !== confirmed.mineFrom,
+    );
   }
 
   private get resnapshotHint(): string {
@@ -108,18 +113,9 @@ export class OracleSource implements CaptureSource<OracleCheckpoint> {
       }
     }
 
-    this.state = await options.offsets.get<OracleState>(stateKey(options.name));
-    let progress = this.state?.snapshot;
-    if (!progress) {
-      const point = await this.consistentPoint(control);
-      progress = { status: options.snapshot === 'never' ? 'done' : 'running', point, startedAt: new Date().toISOString(), tables: {} };
-      this.state = { snapshot: progress, updatedAt: new Date().toISOString() };
-      // Recorded before the first row goes out: a crash mid-snapshot resumes at the same SCN.
-      await options.offsets.put(stateKey(options.name), this.state);
-      options.log.info({ scn: point.scn }, `snapshot consistent with SCN ${point.scn}`);
-    } else if (progress.status === 'running') {
-      options.log.info({ scn: progress.point.scn }, 'resuming snapshot');
-    }
+    const { progress, started } = await this.record.open(options.snapshot, () => this.consistentPoint(control));
+    if (started) options.log.info({ scn: progress.point.scn }, `snapshot consistent with SCN ${progress.point.scn}`);
+    else if (progress.status === 'running') options.log.info({ scn: progress.point.scn }, 'resuming snapshot');
 
     options.onReady?.(new Map([...tables].map(([name, t]) => [name, t.keyColumns])));
     if (progress.status === 'running') {
@@ -147,7 +143,7 @@ export class OracleSource implements CaptureSource<OracleCheckpoint> {
       if (signal.aborted) return;
     }
 
-    let resume: OracleResume = this.state?.confirmed ?? { commitScn: progress.point.scn, mineFrom: progress.point.mineFrom };
+    let resume: OracleResume = this.record.confirmed ?? { commitScn: progress.point.scn, mineFrom: progress.point.mineFrom };
     const fetcher = await this.connect();
     options.log.info({ from: resume.commitScn, mineFrom: resume.mineFrom, pdb: info.pdb }, 'streaming changes');
     while (!signal.aborted) {
@@ -316,17 +312,8 @@ export class OracleSource implements CaptureSource<OracleCheckpoint> {
   }
 
   async commit(checkpoint: OracleCheckpoint): Promise<void> {
-    const key = stateKey(this.options.name);
-    if (!this.state) return;
-    if (checkpoint.kind === 'snapshot') {
-      this.state = { ...this.state, snapshot: checkpoint.progress, updatedAt: new Date().toISOString() };
-      await this.options.offsets.put(key, this.state);
-      return;
-    }
-    const confirmed = this.state.confirmed;
-    if (confirmed && compareScn(checkpoint.resume.commitScn, confirmed.commitScn) <= 0 && checkpoint.resume.mineFrom === confirmed.mineFrom) return;
-    this.state = { ...this.state, confirmed: checkpoint.resume, updatedAt: new Date().toISOString() };
-    await this.options.offsets.put(key, this.state);
+    if (checkpoint.kind === 'snapshot') await this.record.commitSnapshot(checkpoint.progress);
+    else await this.record.commitResume(checkpoint.resume);
   }
 
   async close(): Promise<void> {

@@ -5,26 +5,14 @@
  * snapshot resumed after a crash reads at the same SCN again (while undo still holds it).
  */
 import type oracledb from 'oracledb';
-import type { SourceRow, SourceValue } from '../../src/mapping/types.ts';
-import type { RawChange } from '../../src/ports.ts';
+import type { SourceRow } from '../../src/mapping/types.ts';
 import type { SnapshotChunk as GenericSnapshotChunk } from '../snapshot-progress.ts';
-import { sourceColumns, type OracleTable } from './catalog.ts';
+import { keyValue, keysetSnapshot, type KeysetChunkOptions, type StoredKeyValue } from '../shared-keyset-snapshot.ts';
+import type { OracleTable } from './catalog.ts';
 import { classifyOracleError, queryArrays, quoteIdent, quoteTable } from './connection.ts';
 import { bindExpression, bindValue, oracleValue, selectExpression, type OracleColumn } from './values.ts';
 
-/** A key value as stored in the offsets bucket: text, or bytes as hex. */
-export type StoredKeyValue = string | { hex: string } | null;
 export type SnapshotChunk = GenericSnapshotChunk<StoredKeyValue>;
-
-export function storedKey(value: SourceValue): StoredKeyValue {
-  if (value instanceof Uint8Array) return { hex: Buffer.from(value).toString('hex') };
-  return value;
-}
-
-export function keyValue(value: StoredKeyValue): SourceValue {
-  if (value !== null && typeof value === 'object') return Uint8Array.from(Buffer.from(value.hex, 'hex'));
-  return value;
-}
 
 /**
  * `(k1 > :a) OR (k1 = :b AND k2 > :c) …` with the leading column's bound repeated on its own
@@ -66,12 +54,9 @@ export async function* snapshotTable(
   connection: oracledb.Connection,
   table: OracleTable,
   keyColumns: string[],
-  options: { scn: string; position: string; commitTs: string; chunkSize: number; afterKey?: StoredKeyValue[]; signal: AbortSignal; where: string },
+  options: KeysetChunkOptions & { scn: string; where: string },
 ): AsyncGenerator<SnapshotChunk> {
-  const columns = sourceColumns(table);
-  let afterKey = options.afterKey;
-  for (;;) {
-    if (options.signal.aborted) return;
+  yield* keysetSnapshot(table, keyColumns, options, async (afterKey) => {
     const { sql, order } = snapshotChunkSql(table, keyColumns, options.chunkSize, afterKey !== undefined);
     const binds: unknown[] = [options.scn, ...order.map((i) => bindValue(keyValue(afterKey![i]!)))];
     let rows: unknown[][];
@@ -80,19 +65,12 @@ export async function* snapshotTable(
     } catch (error) {
       throw classifyOracleError(error, `${options.where} (snapshot of ${table.table})`);
     }
-    const changes: RawChange[] = rows.map((raw) => {
+    return rows.map((raw) => {
       const row: SourceRow = {};
       table.columns.forEach((column, i) => {
         row[column.name] = oracleValue(column, raw[i]);
       });
-      const keyRow: SourceRow = {};
-      for (const k of keyColumns) keyRow[k] = row[k] ?? null;
-      return { op: 'r', table: table.table, position: options.position, commitTs: options.commitTs, capture: 'snapshot', row, before: null, keyRow, columns };
+      return row;
     });
-    const last = changes[changes.length - 1];
-    if (last) afterKey = keyColumns.map((k) => storedKey(last.row![k] ?? null));
-    const done = rows.length < options.chunkSize;
-    yield { changes, lastKey: afterKey ?? [], done };
-    if (done) return;
-  }
+  });
 }

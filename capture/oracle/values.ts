@@ -6,6 +6,7 @@
  * LogMiner prints them in the session's NLS formats, which connection.ts fixes).
  */
 import type { SourceColumnKind, SourceValue } from '../../src/mapping/types.ts';
+import { float32Text, float64Text } from '../shared-float-text.ts';
 import { quoteIdent } from './connection.ts';
 
 /** A column as ALL_TAB_COLUMNS describes it. */
@@ -106,22 +107,6 @@ export function numberText(text: string): string {
   int = int.replace(/^0+(?=\d)/, '') || '0';
   t = frac === '' ? int : `${int}.${frac}`;
   return sign && /[1-9]/.test(t) ? `-${t}` : t;
-}
-
-/** The shortest decimal text that reads back the same single-precision value. */
-export function float32Text(value: number): string {
-  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  const single = Math.fround(value);
-  for (let digits = 1; digits <= 9; digits++) {
-    const text = Number(single.toPrecision(digits));
-    if (Math.fround(text) === single) return String(text);
-  }
-  return String(single);
-}
-
-export function float64Text(value: number): string {
-  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  return String(value);
 }
 
 /**

@@ -3,7 +3,7 @@
 // key changes, unchanged large values read back, merge across tables in commit order.
 import { describe, expect, it } from 'vitest';
 import type { CaptureInstance, MssqlTable } from '../../../../capture/mssql/catalog.ts';
-import { sourceColumns } from '../../../../capture/mssql/catalog.ts';
+import { sourceColumns } from '../../../../capture/shared-catalog.ts';
 import { cdcChanges, changesSql, commitTsText, maskHasColumn, mergeByPosition, refetchSql, type CdcRow, type CdcTable } from '../../../../capture/mssql/cdc.ts';
 import { enableCdcSql } from '../../../../capture/mssql/doctor.ts';
 import { compareLsn, lsnHex, mssqlPosition, snapshotPosition } from '../../../../capture/mssql/position.ts';

@@ -1,20 +1,12 @@
 // mssql / tedious errors -> one clear line naming the server and what to do. The unreachable
 // case is real: `mssql` against a closed loopback port.
-import { createServer } from 'node:net';
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { classifyMssqlError, connectMssql, describeServer, parseMssqlUrl } from '../../../../capture/mssql/connection.ts';
 import { HmsSyncError } from '../../../../src/errors.ts';
+import { freePort } from '../../../../src/servers/ports.ts';
 
 const WHERE = 'mssql 127.0.0.1:1433/legacy';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function requestError(number: number, message: string): Error {
   return Object.assign(new sql.RequestError(message, 'EREQUEST'), { number });
@@ -60,7 +52,8 @@ describe('mssql error classification', () => {
 
 describe('unreachable host, for real', () => {
   it('a refused connection on loopback is one clear SOURCE_UNREACHABLE line naming the server', async () => {
-    const port = await closedPort();
+    // Free a moment ago: nothing listens there.
+    const port = await freePort();
     const url = `mssql://reader:secret@127.0.0.1:${port}/legacy`;
     const error = await connectMssql(url, describeServer(url)).then(
       () => undefined,

@@ -1,20 +1,11 @@
 // Driver errors -> one clear line naming the server and what to do, with the code that sets the
 // retry delay. The unreachable case is real: node-oracledb (thin) against a closed loopback port.
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { classifyOracleError, connectOracle, describeServer, parseOracleUrl } from '../../../../capture/oracle/connection.ts';
 import { HmsSyncError } from '../../../../src/errors.ts';
+import { freePort } from '../../../../src/servers/ports.ts';
 
 const WHERE = 'oracle 127.0.0.1:1521/FREEPDB1';
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function oraError(code: string, message: string, errorNum?: number): Error {
   return Object.assign(new Error(message), { code, ...(errorNum ? { errorNum } : {}) });
@@ -70,7 +61,8 @@ describe('oracle error classification', () => {
 
 describe('unreachable host, for real', () => {
   it('a refused connection on loopback is one clear SOURCE_UNREACHABLE line naming the server', async () => {
-    const port = await closedPort();
+    // Free a moment ago: nothing listens there.
+    const port = await freePort();
     const url = `oracle://reader:secret@127.0.0.1:${port}/FREEPDB1`;
     const error = await connectOracle(url, describeServer(url)).then(
       () => undefined,

@@ -2,7 +2,7 @@
 // turned into changes: op mapping, before/after images, key changes, LOB read-back, truncate.
 import { describe, expect, it } from 'vitest';
 import type { OracleTable } from '../../../../capture/oracle/catalog.ts';
-import { sourceColumns } from '../../../../capture/oracle/catalog.ts';
+import { sourceColumns } from '../../../../capture/shared-catalog.ts';
 import {
   FIXED_COLUMNS,
   addLogfileSql,

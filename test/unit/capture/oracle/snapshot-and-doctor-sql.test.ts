@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OracleTable } from '../../../../capture/oracle/catalog.ts';
 import { logminerGrants, supplementalLoggingSql } from '../../../../capture/oracle/doctor.ts';
-import { keyValue, snapshotChunkSql, storedKey } from '../../../../capture/oracle/snapshot.ts';
+import { snapshotChunkSql } from '../../../../capture/oracle/snapshot.ts';
+import { keyValue, storedKey } from '../../../../capture/shared-keyset-snapshot.ts';
 import { oracleColumn } from '../../../../capture/oracle/values.ts';
 
 const TABLE: OracleTable = {

@@ -7,7 +7,9 @@
  * (`leafRows`) or one side has nothing in it; only then are rows fetched, from both sides,
  * and compared field by field on normalized values. With d differing keys among n rows the
  * rows moved are about d * leafRows per side instead of n, and the checksum calls about
- * d * splitFactor * log_splitFactor(n / leafRows).
+ * d * splitFactor * log_splitFactor(n / leafRows). A side that did not choose a split's points
+ * but can sum all its parts in one pass (summarizeParts, a database target) is asked once per
+ * split instead of once per part: one scan of the range instead of splitFactor queries.
  */
 import { canonicalRow, keyComparator, keyId, keyKinds, keyObjectOf, rowKey } from './normalize.ts';
 import type {
@@ -97,7 +99,8 @@ function indexRows(spec: CompareSpec, rows: readonly SideRow[], into: Map<string
   }
 }
 
-function subRanges(range: KeyRange, points: readonly Key[]): KeyRange[] {
+/** The parts of a range cut at points (sorted, inside it): [from, p1), [p1, p2), ..., [pk, to). */
+export function subRanges(range: KeyRange, points: readonly Key[]): KeyRange[] {
   const out: KeyRange[] = [];
   let from = range.from;
   for (const point of points) {
@@ -106,6 +109,13 @@ function subRanges(range: KeyRange, points: readonly Key[]): KeyRange[] {
   }
   out.push({ ...(from !== undefined ? { from } : {}), ...(range.to !== undefined ? { to: range.to } : {}) });
   return out;
+}
+
+/** A range to compare, with what a side already said of it (a part of a split it summarized). */
+interface PendingRange {
+  range: KeyRange;
+  source?: RangeSummary | undefined;
+  target?: RangeSummary | undefined;
 }
 
 export async function bisect(source: ReconcileSide, target: ReconcileSide, spec: CompareSpec, options: BisectOptions = {}): Promise<BisectResult> {
@@ -128,11 +138,25 @@ export async function bisect(source: ReconcileSide, target: ReconcileSide, spec:
     indexRows(spec, b, targetRows);
   };
 
-  const visit = async (range: KeyRange): Promise<KeyRange[]> => {
+  const summary = (side: ReconcileSide, sideStats: SideStats, range: KeyRange, known: RangeSummary | undefined): Promise<RangeSummary> => {
+    if (known) return Promise.resolve(known);
+    sideStats.checksumQueries += 1;
+    return side.countAndChecksum(range);
+  };
+
+  // The parts' summaries from one pass, on a side that can and did not choose the points (the
+  // splitter may hold its parts already: the SQL source sums them in the same pass).
+  const partSummaries = async (side: ReconcileSide, sideStats: SideStats, splitter: ReconcileSide, range: KeyRange, points: Key[], parts: number): Promise<RangeSummary[] | undefined> => {
+    if (side === splitter || side.summarizeParts === undefined) return undefined;
+    sideStats.checksumQueries += 1;
+    const summaries = await side.summarizeParts(range, points);
+    if (summaries.length !== parts) throw new Error(`reconcile side ${side.name}: summarizeParts gave ${summaries.length} summaries for ${parts} parts`);
+    return summaries;
+  };
+
+  const visit = async ({ range, source: knownSource, target: knownTarget }: PendingRange): Promise<PendingRange[]> => {
     options.signal?.throwIfAborted();
-    const [s, t] = await Promise.all([source.countAndChecksum(range), target.countAndChecksum(range)]);
-    stats.source.checksumQueries += 1;
-    stats.target.checksumQueries += 1;
+    const [s, t] = await Promise.all([summary(source, stats.source, range, knownSource), summary(target, stats.target, range, knownTarget)]);
     stats.rangesCompared += 1;
     if (range.from === undefined && range.to === undefined) stats.totals = { source: s.count, target: t.count };
     if (s.count === t.count && s.checksum === t.checksum) {
@@ -146,19 +170,21 @@ export async function bisect(source: ReconcileSide, target: ReconcileSide, spec:
     // Split by the side that holds more rows here and can cut cheaply.
     const order = s.count >= t.count ? [source, target] : [target, source];
     const splitter = order.find((side) => side.splitPoints !== undefined);
-    let points: Key[] = [];
-    if (splitter) {
-      points = await splitter.splitPoints!(range, splitFactor);
-      (splitter === source ? stats.source : stats.target).splitQueries += 1;
-    }
-    if (points.length === 0) {
+    const points = splitter ? await splitter.splitPoints!(range, splitFactor) : [];
+    if (splitter) (splitter === source ? stats.source : stats.target).splitQueries += 1;
+    if (splitter === undefined || points.length === 0) {
       await fetchLeaf(range, s, t);
       return [];
     }
-    return subRanges(range, points);
+    const parts = subRanges(range, points);
+    const [sourceParts, targetParts] = await Promise.all([
+      partSummaries(source, stats.source, splitter, range, points, parts.length),
+      partSummaries(target, stats.target, splitter, range, points, parts.length),
+    ]);
+    return parts.map((part, i) => ({ range: part, source: sourceParts?.[i], target: targetParts?.[i] }));
   };
 
-  let pending: KeyRange[] = [{}];
+  let pending: PendingRange[] = [{ range: {} }];
   while (pending.length > 0) {
     const batch = pending.splice(0, concurrency);
     const next = await Promise.all(batch.map(visit));

@@ -60,6 +60,14 @@ export interface ReconcileSide {
    * cannot do it cheaply leave it out and the other side splits.
    */
   splitPoints?(range: KeyRange, parts: number): Promise<Key[]>;
+  /**
+   * The count and checksum of every part subRanges(range, points) gives (bisect.ts), in that
+   * order, from one pass over the range: bisection asks the side that did not choose the
+   * points, instead of a countAndChecksum per part. Each summary must be exactly what
+   * countAndChecksum of that part would return (same rows, same hash), or drift hides.
+   * Optional: a side whose countAndChecksum is already cheap (an index) leaves it out.
+   */
+  summarizeParts?(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]>;
   /** The rows of these keys as the side holds them now (the re-check after catching up). */
   rowsByKey?(keys: readonly KeyRef[]): Promise<SideRow[]>;
   /** Targets: the latest position per key, for rows and for deletes (tombstones) alike. */
@@ -99,6 +107,11 @@ export interface RowDiff {
 }
 
 export interface SideStats {
+  /**
+   * countAndChecksum calls, plus one per summarizeParts call (whose parts then cost none).
+   * A side may answer a countAndChecksum from what its own split computed (the SQL source's
+   * parts): bisection cannot tell, and counts it as a query.
+   */
   checksumQueries: number;
   /** Rows returned by rows() / rowsByKey(): the rows moved to compare values. */
   rowsReturned: number;

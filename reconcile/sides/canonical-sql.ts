@@ -11,7 +11,9 @@
  */
 import { quoteIdent } from '../../capture/postgres/connection.ts';
 import type { FieldSpec } from '../../src/mapping/types.ts';
-import { emptyIsNull, keyKind } from '../normalize.ts';
+import { subRanges } from '../bisect.ts';
+import { emptyIsNull, keyKind, type KeyComparator } from '../normalize.ts';
+import type { Key, KeyRange, RangeSummary } from '../types.ts';
 
 /** A column as the catalog describes it. */
 export interface SqlColumn {
@@ -68,21 +70,36 @@ export function rowHashSql(parts: readonly string[]): string {
   return `('x' || substr(md5(concat_ws(',', ${tokens.join(', ')})), 1, 16))::bit(64)::bigint`;
 }
 
+/** A key field in SQL: an expression ordered like keyComparator, and the cast of a bound value. */
+export interface KeySql {
+  expr: string;
+  cast: string;
+  /**
+   * The expression is of the cast's own type (or an integer type narrower than int8), not text:
+   * it compares with bound values by that type's one ordering, so width_bucket over `cast`
+   * values places a key exactly where the range predicates do. Not text, whose order is the
+   * expression's COLLATE "C"; not a float column compared with numeric bounds (the operator
+   * then converts one side, and width_bucket might convert the other).
+   */
+  bucketable: boolean;
+}
+
 /** A key field as an expression ordered like keyComparator, and the cast of a bound value. */
-export function keySql(spec: FieldSpec, column: SqlColumn): { expr: string; cast: string } {
+export function keySql(spec: FieldSpec, column: SqlColumn): KeySql {
   const c = quoteIdent(column.name);
   switch (keyKind(spec)) {
     case 'number':
-      if (INTEGER_TYPES.has(column.typname)) return { expr: c, cast: 'int8' };
-      return { expr: column.category === 'N' ? c : `${c}::numeric`, cast: 'numeric' };
+      if (INTEGER_TYPES.has(column.typname)) return { expr: c, cast: 'int8', bucketable: true };
+      if (column.category === 'N') return { expr: c, cast: 'numeric', bucketable: column.typname === 'numeric' };
+      return { expr: `${c}::numeric`, cast: 'numeric', bucketable: true };
     case 'boolean':
-      return { expr: `${c}::boolean`, cast: 'boolean' };
+      return { expr: `${c}::boolean`, cast: 'boolean', bucketable: true };
     case 'timestamp':
-      if (column.typname === 'timestamptz' || column.typname === 'timestamp') return { expr: c, cast: column.typname };
-      return { expr: `${c}::timestamptz`, cast: 'timestamptz' };
+      if (column.typname === 'timestamptz' || column.typname === 'timestamp') return { expr: c, cast: column.typname, bucketable: true };
+      return { expr: `${c}::timestamptz`, cast: 'timestamptz', bucketable: true };
     default:
-      if (spec.type === 'date' && column.typname === 'date') return { expr: c, cast: 'date' };
-      return { expr: column.category === 'S' ? `${c} COLLATE "C"` : `${c}::text COLLATE "C"`, cast: 'text' };
+      if (spec.type === 'date' && column.typname === 'date') return { expr: c, cast: 'date', bucketable: true };
+      return { expr: column.category === 'S' ? `${c} COLLATE "C"` : `${c}::text COLLATE "C"`, cast: 'text', bucketable: false };
   }
 }
 
@@ -97,4 +114,84 @@ const TWO_64 = 1n << 64n;
 export function checksumFromSqlSum(sum: string | null): string {
   const value = BigInt(sum ?? '0');
   return (((value % TWO_64) + TWO_64) % TWO_64).toString(16).padStart(16, '0');
+}
+
+/**
+ * What a side's count-and-checksum query is made of. countAndChecksum and the parts' sums of a
+ * split are both built from it (rangeSumSql, partSumsSql), so a part's summary is computed
+ * over the same rows with the same hash as a query of that part alone.
+ */
+export interface ChecksumSql {
+  /** The FROM item. */
+  from: string;
+  /** The row hash (rowHashSql or an expression around it). */
+  hash: string;
+  keyParts: readonly KeySql[];
+  /** The side's WHERE condition for a range (also what rows(range) reads), binding into params. */
+  predicate(range: KeyRange, params: unknown[]): string;
+}
+
+/** A range's count and sum of row hashes: one row `n`, `s` (RangeSummary via checksumFromSqlSum). */
+export function rangeSumSql(sql: ChecksumSql, range: KeyRange, params: unknown[]): string {
+  return `SELECT count(*)::text AS n, sum(${sql.hash})::text AS s FROM ${sql.from} WHERE ${sql.predicate(range, params)}`;
+}
+
+/** A row of partSumsSql: part b (null: in no part) with its count and sum of row hashes. */
+export interface PartSumRow {
+  b: number | null;
+  n: string;
+  s: string | null;
+}
+
+/**
+ * One aggregate giving the count and hash sum of every part subRanges(range, points) cuts the
+ * range into, grouped by the part's index `b`: one pass over the range instead of a query per
+ * part. A single key whose expression has its bounds' own type (KeySql.bucketable) is placed by
+ * width_bucket over the points (bucket b: point b-1 <= key < point b); anything else (text under
+ * COLLATE "C", composite keys) by a CASE taking the first part whose range predicate holds,
+ * that predicate being the side's own predicate(part) word for word: a part's rows are then
+ * exactly the rows a query of the part alone selects, also where a composite key has a NULL in
+ * it (comparing ROW(a, NULL) with a bound may be true, false or NULL). Rows in no part (a NULL
+ * key where the range is unbounded) get b NULL.
+ *
+ * Exact only for points in key order strictly inside the range (see pointsInside): the parts
+ * must not overlap, or a row would count in the first only.
+ */
+export function partSumsSql(sql: ChecksumSql, range: KeyRange, points: readonly Key[], params: unknown[]): string {
+  const where = sql.predicate(range, params);
+  const key = sql.keyParts[0]!;
+  let part: string;
+  if (sql.keyParts.length === 1 && key.bucketable) {
+    params.push(points.map((p) => p[0]!));
+    part = `width_bucket(${key.expr}::${key.cast}, $${params.length}::${key.cast}[])`;
+  } else {
+    const whens = subRanges(range, points).map((sub, b) => `WHEN ${sql.predicate(sub, params)} THEN ${b}`);
+    part = `CASE ${whens.join(' ')} END`;
+  }
+  // OFFSET 0 keeps the planner from pulling the subquery up. Grouped directly, it sorted the
+  // rows with every column the hash reads, spilling to disk past a few 10k rows (PostgreSQL 15,
+  // 62.5k rows: 1.5x a plain sum of the range); fenced, it groups (part, hash) pairs, as fast as
+  // the plain sum there, and faster than the direct grouping at 1M rows too (though without
+  // parallel workers, which a plain sum of 1M rows gets on idle cores).
+  return `SELECT b, count(*)::text AS n, sum(h)::text AS s
+            FROM (SELECT ${part} AS b, ${sql.hash} AS h FROM ${sql.from} WHERE ${where} OFFSET 0) parts
+           GROUP BY b`;
+}
+
+/** The parts' summaries in order from partSumsSql's rows: a part without rows has count 0; rows in no part are left out. */
+export function partSummaries(rows: readonly PartSumRow[], parts: number): RangeSummary[] {
+  const byPart = new Map(rows.filter((r) => r.b !== null).map((r) => [Number(r.b), r]));
+  return Array.from({ length: parts }, (_, b) => {
+    const row = byPart.get(b);
+    return { count: row ? Number(row.n) : 0, checksum: checksumFromSqlSum(row?.s ?? null) };
+  });
+}
+
+/** Points strictly increasing and strictly inside the range: parts that do not overlap. */
+export function pointsInside(compare: KeyComparator, range: KeyRange, points: readonly Key[]): boolean {
+  return points.every(
+    (point, i) =>
+      (i === 0 ? range.from === undefined || compare(range.from, point) < 0 : compare(points[i - 1]!, point) < 0) &&
+      (range.to === undefined || compare(point, range.to) < 0),
+  );
 }

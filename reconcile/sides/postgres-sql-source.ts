@@ -26,7 +26,22 @@ import type { FieldSpec, Mapping } from '../../src/mapping/types.ts';
 import { keyComparator, keyKinds, keyKind, type KeyComparator } from '../normalize.ts';
 import { JS_TRIM_CODE_POINTS, isIntegerType, TYPNAME_BY_OID } from '../sql-exact.ts';
 import type { CompareSpec, Key, KeyRange, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
-import { canonicalExprSql, checksumFromSqlSum, keySql, rowHashSql, tupleSql, type SqlColumn } from './canonical-sql.ts';
+import { subRanges } from '../bisect.ts';
+import {
+  canonicalExprSql,
+  checksumFromSqlSum,
+  keySql,
+  partSummaries,
+  partSumsSql,
+  pointsInside,
+  rangeSumSql,
+  rowHashSql,
+  tupleSql,
+  type ChecksumSql,
+  type KeySql,
+  type PartSumRow,
+  type SqlColumn,
+} from './canonical-sql.ts';
 import { columnsOf, toSourceRead } from './postgres-rows.ts';
 
 /** What the side reports its reads into (the PostgresSourceSide the run holds). */
@@ -114,9 +129,11 @@ export class PostgresSqlSourceSide implements ReconcileSide {
   readonly name = 'source';
   private readonly compare: KeyComparator;
   private readonly from: string;
-  private readonly keyParts: { expr: string; cast: string }[];
+  private readonly keyParts: KeySql[];
   private readonly keyTexts: string[];
   private readonly hash: string;
+  /** countAndChecksum and the parts' sums build their queries from this one description. */
+  private readonly sql: ChecksumSql;
   /** Rows without a NULL key column (those never map); 'true' when the key is the primary key. */
   private readonly keyNotNull: string;
   private readonly map: RowMapper;
@@ -144,7 +161,7 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     };
     this.keyParts = spec.keyFields.map((f) => keySql(f, column(f)));
     this.keyTexts = spec.keyFields.map((f) => keyTextSql(f, column(f)));
-    this.bucketable = spec.keyFields.length === 1 && keyColumns.length === 1 && this.keyParts[0]!.cast !== 'text';
+    this.bucketable = spec.keyFields.length === 1 && keyColumns.length === 1 && this.keyParts[0]!.bucketable;
     const canonical = spec.fields.map((f) => fieldCanonicalSql(f, column(f)));
     const mappable = spec.fields.map((f) => mappableSql(f, column(f))).filter((e) => e !== undefined);
     // A random odd 64-bit value per run for rows the engine may refuse: their range's checksum
@@ -154,6 +171,7 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     this.hash = mappable.length === 0 ? rowHashSql(canonical) : `CASE WHEN ${mappable.join(' AND ')} THEN ${rowHashSql(canonical)} ELSE ${poison}::bigint END`;
     const isPrimaryKey = table.primaryKey.length === keyColumns.length && keyColumns.every((k) => table.primaryKey.includes(k));
     this.keyNotNull = isPrimaryKey ? 'true' : `${tupleSql(keyColumns.map(quoteIdent))} IS NOT NULL`;
+    this.sql = { from: this.from, hash: this.hash, keyParts: this.keyParts, predicate: (range, params) => this.predicate(range, params) };
     this.map = rowMapper(mapping, keyColumns, { defaultTimezone: timezone });
   }
 
@@ -199,10 +217,7 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     const known = this.summaries.get(id);
     if (known) return known;
     const params: unknown[] = [];
-    const { rows } = await this.query<{ n: string; s: string | null }>(
-      `SELECT count(*)::text AS n, sum(${this.hash})::text AS s FROM ${this.from} WHERE ${this.predicate(range, params)}`,
-      params,
-    );
+    const { rows } = await this.query<{ n: string; s: string | null }>(rangeSumSql(this.sql, range, params), params);
     const summary = { count: Number(rows[0]!.n), checksum: checksumFromSqlSum(rows[0]!.s) };
     this.summaries.set(id, summary);
     return summary;
@@ -232,7 +247,8 @@ export class PostgresSqlSourceSide implements ReconcileSide {
    * the rows and cuts them into `parts` tiles of about equal size. The same pass sums each
    * tile's row hashes, so when the key is the table's primary key (unique: a tile is exactly
    * the rows between two split points) the parts' counts and checksums, which bisection asks
-   * for next, are answered without another query.
+   * for next, are answered without another query; otherwise (a tile may straddle a point) one
+   * more aggregate sums the parts.
    */
   async splitPoints(range: KeyRange, parts: number): Promise<Key[]> {
     const count = this.summaries.get(this.rangeId(range))?.count ?? (await this.countAndChecksum(range)).count;
@@ -276,13 +292,9 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     }
     if (unique && consistent) {
       // Tile i is exactly the rows of [point i, point i+1): remember its summary.
-      for (let i = 0; i < tiles.length; i++) {
-        const sub: KeyRange = {
-          ...(i === 0 ? (range.from !== undefined ? { from: range.from } : {}) : { from: points[i - 1]! }),
-          ...(i === tiles.length - 1 ? (range.to !== undefined ? { to: range.to } : {}) : { to: points[i]! }),
-        };
-        this.summaries.set(this.rangeId(sub), { count: tiles[i]!.count, checksum: checksumFromSqlSum(tiles[i]!.sum) });
-      }
+      subRanges(range, points).forEach((sub, i) => this.summaries.set(this.rangeId(sub), { count: tiles[i]!.count, checksum: checksumFromSqlSum(tiles[i]!.sum) }));
+    } else if (points.length > 0) {
+      await this.rememberParts(range, points, count);
     }
     return points;
   }
@@ -290,8 +302,8 @@ export class PostgresSqlSourceSide implements ReconcileSide {
   /**
    * A single key column that is not text (ordered by its type, no collation): the quantile keys
    * come from a pass over the keys alone (an index-only scan where the key is indexed), then one
-   * aggregate sums the rows per part, assigned by width_bucket over those same keys, compared
-   * exactly as the range predicates compare (same type), so each part's summary is exactly what
+   * aggregate sums the rows per part (partSumsSql: width_bucket over those same keys, compared
+   * exactly as the range predicates compare), so each part's summary is exactly what
    * countAndChecksum of [point i, point i+1) would give.
    */
   private async splitByBuckets(range: KeyRange, parts: number, count: number): Promise<Key[]> {
@@ -320,27 +332,33 @@ export class PostgresSqlSourceSide implements ReconcileSide {
       if (points.length > 0 && this.compare(points[points.length - 1]!, point) >= 0) continue;
       points.push(point);
     }
-    if (points.length === 0) return [];
-    const sumParams: unknown[] = [];
-    const sumWhere = this.predicate(range, sumParams);
-    sumParams.push(points.map((p) => p[0]!));
-    const sums = await this.query<{ b: number; n: string; s: string | null }>(
-      `SELECT width_bucket(${key.expr}::${key.cast}, $${sumParams.length}::${key.cast}[]) AS b, count(*)::text AS n, sum(${this.hash})::text AS s
-         FROM ${this.from} WHERE ${sumWhere} GROUP BY 1`,
-      sumParams,
-    );
-    const byBucket = new Map(sums.rows.map((r) => [Number(r.b), r]));
-    if (sums.rows.reduce((a, r) => a + Number(r.n), 0) === count) {
-      // Bucket b holds the keys in [point b, point b+1) (bucket 0: below the first point).
-      for (let b = 0; b <= points.length; b++) {
-        const sub: KeyRange = {
-          ...(b === 0 ? (range.from !== undefined ? { from: range.from } : {}) : { from: points[b - 1]! }),
-          ...(b === points.length ? (range.to !== undefined ? { to: range.to } : {}) : { to: points[b]! }),
-        };
-        const row = byBucket.get(b);
-        this.summaries.set(this.rangeId(sub), { count: row ? Number(row.n) : 0, checksum: checksumFromSqlSum(row?.s ?? null) });
-      }
-    }
+    if (points.length > 0) await this.rememberParts(range, points, count);
     return points;
+  }
+
+  /**
+   * The parts of a split the other side chose (bisection asks when the stream target splits a
+   * range where it holds more rows): all of them from one aggregate (partSumsSql), remembered.
+   */
+  async summarizeParts(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {
+    await this.countNullKeys();
+    const parts = subRanges(range, points);
+    if (points.length === 0 || !pointsInside(this.compare, range, points)) return Promise.all(parts.map((part) => this.countAndChecksum(part)));
+    const summaries = await this.partSums(range, points);
+    parts.forEach((part, i) => this.summaries.set(this.rangeId(part), summaries[i]!));
+    return summaries;
+  }
+
+  /** The parts' summaries from one aggregate; remembered when they add up to the range's count, as they must. */
+  private async rememberParts(range: KeyRange, points: readonly Key[], count: number): Promise<void> {
+    const summaries = await this.partSums(range, points);
+    if (summaries.reduce((n, part) => n + part.count, 0) !== count) return;
+    subRanges(range, points).forEach((part, i) => this.summaries.set(this.rangeId(part), summaries[i]!));
+  }
+
+  private async partSums(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {
+    const params: unknown[] = [];
+    const { rows } = await this.query<PartSumRow>(partSumsSql(this.sql, range, points, params), params);
+    return partSummaries(rows, points.length + 1);
   }
 }

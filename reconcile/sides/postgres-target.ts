@@ -8,13 +8,30 @@
  * Here the checksum runs where the data is: one query per range computes count and the sum
  * of md5-based row hashes over the SAME canonical text normalize.ts gives in the bridge
  * (decimal scale trimmed, timestamps in UTC without trailing zeros, trailing blanks
- * dropped...), so only checksums cross the wire until bisection asks for a small range.
+ * dropped...), so only checksums cross the wire until bisection asks for a small range. After
+ * the source has split a range, one query sums all the parts (summarizeParts).
  */
 import type pg from 'pg';
 import { classifyPgError, connectClient, describeServer, quoteIdent } from '../../capture/postgres/connection.ts';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { FieldSpec, JsonObject, JsonValue } from '../../src/mapping/types.ts';
-import { canonicalSql, checksumFromSqlSum, keySql, rowHashSql, tupleSql, type SqlColumn } from './canonical-sql.ts';
+import { subRanges } from '../bisect.ts';
+import { keyComparator, keyKinds, type KeyComparator } from '../normalize.ts';
+import {
+  canonicalSql,
+  checksumFromSqlSum,
+  keySql,
+  partSummaries,
+  partSumsSql,
+  pointsInside,
+  rangeSumSql,
+  rowHashSql,
+  tupleSql,
+  type ChecksumSql,
+  type KeySql,
+  type PartSumRow,
+  type SqlColumn,
+} from './canonical-sql.ts';
 import type { CompareSpec, Key, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
 
 export const POSITION_COLUMN = 'hms_position';
@@ -26,6 +43,10 @@ type TargetColumn = SqlColumn;
 
 export class PostgresTargetSide implements ReconcileSide {
   readonly name = 'postgres';
+  private readonly keyParts: KeySql[];
+  private readonly compare: KeyComparator;
+  /** countAndChecksum and summarizeParts build their queries from this one description. */
+  private readonly sql: ChecksumSql;
 
   private constructor(
     private readonly client: pg.Client,
@@ -33,7 +54,16 @@ export class PostgresTargetSide implements ReconcileSide {
     private readonly table: string,
     private readonly columns: Map<string, TargetColumn>,
     private readonly hasPosition: boolean,
-  ) {}
+  ) {
+    this.keyParts = spec.keyFields.map((f) => keySql(f, this.column(f)));
+    this.compare = keyComparator(keyKinds(spec));
+    this.sql = {
+      from: table,
+      hash: rowHashSql(spec.fields.map((f) => canonicalSql(f, this.column(f)))),
+      keyParts: this.keyParts,
+      predicate: (range, params) => this.predicate(range, params),
+    };
+  }
 
   static async open(url: string, entity: string, spec: CompareSpec): Promise<PostgresTargetSide> {
     const where = describeServer(url);
@@ -64,21 +94,16 @@ export class PostgresTargetSide implements ReconcileSide {
     return this.columns.get(spec.name)!;
   }
 
-  private keyParts(): { expr: string; cast: string }[] {
-    return this.spec.keyFields.map((f) => keySql(f, this.column(f)));
-  }
-
   private tuple(exprs: readonly string[]): string {
     return tupleSql(exprs);
   }
 
   private bind(key: Key, params: unknown[]): string {
-    const parts = this.keyParts();
-    return this.tuple(key.map((value, i) => (params.push(value), `$${params.length}::${parts[i]!.cast}`)));
+    return this.tuple(key.map((value, i) => (params.push(value), `$${params.length}::${this.keyParts[i]!.cast}`)));
   }
 
   private predicate(range: KeyRange, params: unknown[]): string {
-    const keyTuple = this.tuple(this.keyParts().map((p) => p.expr));
+    const keyTuple = this.tuple(this.keyParts.map((p) => p.expr));
     const conditions: string[] = [];
     if (range.from !== undefined) conditions.push(`${keyTuple} >= ${this.bind(range.from, params)}`);
     if (range.to !== undefined) conditions.push(`${keyTuple} < ${this.bind(range.to, params)}`);
@@ -87,12 +112,24 @@ export class PostgresTargetSide implements ReconcileSide {
 
   async countAndChecksum(range: KeyRange): Promise<RangeSummary> {
     const params: unknown[] = [];
-    const hash = rowHashSql(this.spec.fields.map((f) => canonicalSql(f, this.column(f))));
-    const { rows } = await this.client.query<{ n: string; s: string | null }>(
-      `SELECT count(*)::text AS n, sum(${hash})::text AS s FROM ${this.table} WHERE ${this.predicate(range, params)}`,
-      params,
-    );
+    const { rows } = await this.client.query<{ n: string; s: string | null }>(rangeSumSql(this.sql, range, params), params);
     return { count: Number(rows[0]!.n), checksum: checksumFromSqlSum(rows[0]!.s) };
+  }
+
+  /**
+   * All parts of a split in one aggregate over the range (partSumsSql) instead of a query per
+   * part. Points out of key order (no splitter gives them) fall back to a query per part, so
+   * the answer is always what those queries give.
+   */
+  async summarizeParts(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {
+    if (points.length === 0 || !pointsInside(this.compare, range, points)) {
+      const summaries: RangeSummary[] = [];
+      for (const part of subRanges(range, points)) summaries.push(await this.countAndChecksum(part));
+      return summaries;
+    }
+    const params: unknown[] = [];
+    const { rows } = await this.client.query<PartSumRow>(partSumsSql(this.sql, range, points, params), params);
+    return partSummaries(rows, points.length + 1);
   }
 
   private selectList(): string {
@@ -126,7 +163,7 @@ export class PostgresTargetSide implements ReconcileSide {
 
   async rowsByKey(keys: readonly KeyRef[]): Promise<SideRow[]> {
     const out: SideRow[] = [];
-    const keyTuple = this.tuple(this.keyParts().map((p) => p.expr));
+    const keyTuple = this.tuple(this.keyParts.map((p) => p.expr));
     for (let i = 0; i < keys.length; i += 500) {
       const params: unknown[] = [];
       const list = keys.slice(i, i + 500).map((k) => this.bind(k.key, params));

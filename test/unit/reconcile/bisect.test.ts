@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bisect, reconcileSides } from '../../../reconcile/bisect.ts';
-import { keyId } from '../../../reconcile/normalize.ts';
-import type { CompareSpec, SideRow } from '../../../reconcile/types.ts';
+import { bisect, reconcileSides, subRanges } from '../../../reconcile/bisect.ts';
+import { checksumOf } from '../../../reconcile/indexed-side.ts';
+import { hashRow, inRange, keyComparator, keyId, keyKinds, rowKey } from '../../../reconcile/normalize.ts';
+import type { CompareSpec, Key, KeyRange, RangeSummary, SideRow } from '../../../reconcile/types.ts';
 import type { JsonObject } from '../../../src/mapping/types.ts';
 import { field } from '../../fixtures/mapping-helpers.ts';
 import { NaiveSide, indexedSide } from './memory-side.ts';
@@ -17,6 +18,40 @@ function rows(n: number): JsonObject[] {
 }
 
 const wrap = (data: JsonObject[]): SideRow[] => data.map((values) => ({ values }));
+
+/**
+ * A scanning side that also sums a split's parts in one pass over its rows (as the postgres
+ * target does in one query), counting its countAndChecksum calls and recording each split.
+ */
+class PartSummingSide extends NaiveSide {
+  checksumCalls = 0;
+  readonly splits: Array<{ range: KeyRange; points: readonly Key[]; summaries: RangeSummary[] }> = [];
+  constructor(
+    name: string,
+    private readonly compareSpec: CompareSpec,
+    data: SideRow[],
+  ) {
+    super(name, compareSpec, data);
+  }
+  override async countAndChecksum(range: KeyRange): Promise<RangeSummary> {
+    this.checksumCalls += 1;
+    return super.countAndChecksum(range);
+  }
+  async summarizeParts(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {
+    const compare = keyComparator(keyKinds(this.compareSpec));
+    const hashes: Array<Array<[number, number]>> = Array.from({ length: points.length + 1 }, () => []);
+    for (const row of this.data) {
+      const key = rowKey(this.compareSpec, row.values);
+      if (!inRange(compare, range, key)) continue;
+      let part = 0;
+      while (part < points.length && compare(key, points[part]!) >= 0) part++;
+      hashes[part]!.push(hashRow(this.compareSpec, row.values));
+    }
+    const summaries = hashes.map((list) => checksumOf(list));
+    this.splits.push({ range, points, summaries });
+    return summaries;
+  }
+}
 
 describe('checksum bisection', () => {
   it('identical sides: one checksum each, no rows fetched, no diffs', async () => {
@@ -102,6 +137,50 @@ describe('checksum bisection', () => {
     // The same with a scanning side as target (its ranges are computed row by row).
     const naive = await bisect(s, new NaiveSide('t', composite, wrap(target)), composite, { leafRows: 16, splitFactor: 4 });
     expect(naive.diffs.map((d) => [d.key, d.kind])).toEqual(diffs.map((d) => [d.key, d.kind]));
+  });
+
+  it('the side that did not split sums all parts of each split at once, and exactly the differences are found', async () => {
+    const source = rows(3000);
+    const target = rows(3000)
+      .filter((r) => r.id !== 17 && r.id !== 2500)
+      .map((r) => (r.id === 1234 || r.id === 1240 ? { ...r, name: 'renamed' } : r));
+    target.push({ id: 4000, name: 'only in target', amount: '1', at: null });
+    const expected = [
+      [{ id: 17 }, 'missingInTarget'],
+      [{ id: 1234 }, 'different'],
+      [{ id: 1240 }, 'different'],
+      [{ id: 2500 }, 'missingInTarget'],
+      [{ id: 4000 }, 'missingInSource'],
+    ];
+    const options = { leafRows: 16, splitFactor: 8 };
+
+    // The source splits (it has split points), the target sums the parts.
+    const summing = new PartSummingSide('target', spec, wrap(target));
+    const { diffs, stats } = await bisect(indexedSide('s', spec, source), summing, spec, options);
+    expect(diffs.map((d) => [d.key, d.kind])).toEqual(expected);
+    expect(stats.source.splitQueries).toBeGreaterThan(1);
+    expect(summing.splits).toHaveLength(stats.source.splitQueries);
+    // Only the whole key space was asked of the target part by part; each split cost one call.
+    expect(summing.checksumCalls).toBe(1);
+    expect(stats.target.checksumQueries).toBe(1 + summing.splits.length);
+    // Every part's summary is what a query of that part alone gives.
+    const reference = new NaiveSide('reference', spec, wrap(target));
+    for (const split of summing.splits) {
+      expect(split.summaries).toEqual(await Promise.all(subRanges(split.range, split.points).map((part) => reference.countAndChecksum(part))));
+    }
+    // The same diffs, rows and ranges as with a target asked part by part.
+    const plain = await bisect(indexedSide('s', spec, source), new NaiveSide('target', spec, wrap(target)), spec, options);
+    expect(plain.diffs).toEqual(diffs);
+    expect(plain.stats.rangesCompared).toBe(stats.rangesCompared);
+    expect(plain.stats.target.rowsReturned).toBe(stats.target.rowsReturned);
+    expect(plain.stats.target.checksumQueries).toBeGreaterThan(stats.target.checksumQueries);
+
+    // The other way round: the target splits, the source sums the parts.
+    const summingSource = new PartSummingSide('source', spec, wrap(source));
+    const reverse = await bisect(summingSource, indexedSide('t', spec, target), spec, options);
+    expect(reverse.diffs.map((d) => [d.key, d.kind])).toEqual(expected);
+    expect(summingSource.splits).toHaveLength(reverse.stats.target.splitQueries);
+    expect(summingSource.checksumCalls).toBe(1);
   });
 
   it('a key the two sides place in different ranges is still one row, not missing twice', async () => {

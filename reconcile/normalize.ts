@@ -12,10 +12,10 @@
  * on which the two disagree costs a needless row read, never a wrong report, because rows
  * are always compared with these functions.
  */
-import { hash } from 'node:crypto';
 import { normalizeDecimal } from '../src/mapping/numbers.ts';
 import type { FieldSpec, JsonObject, JsonValue } from '../src/mapping/types.ts';
 import type { CompareSpec, Key, KeyKind } from './types.ts';
+import { pgHashText } from './pg-hash.ts';
 
 const TRAILING_BLANKS = / +$/;
 const DATE_PREFIX = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/;
@@ -193,35 +193,34 @@ export function canonicalRow(spec: CompareSpec, values: JsonObject): (string | n
   return spec.fields.map((f) => canonicalFieldText(f, values[f.name]));
 }
 
-/** Characters as PostgreSQL's char_length counts them (code points). */
-export function codePointLength(text: string): number {
-  let surrogates = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) surrogates += 1;
+/** What makes PostgreSQL's record_out quote a field: `"`, `\\`, `(`, `)`, `,` and the ASCII spaces. */
+const RECORD_QUOTE = /["\\(),\t\n\v\f\r ]/;
+
+/**
+ * The text a row hash is taken of: the canonical texts as PostgreSQL prints a row of them
+ * (`ROW(...)::text`, record_out): `(a,b,c)`, NULL as nothing, the empty string as `""`, a field
+ * holding a quote, backslash, parenthesis, comma or space in double quotes with `"` and `\`
+ * doubled. Unambiguous (it parses back), and PostgreSQL builds it in one pass.
+ */
+export function rowText(canonical: readonly (string | null)[]): string {
+  let out = '(';
+  for (let i = 0; i < canonical.length; i++) {
+    if (i > 0) out += ',';
+    const text = canonical[i];
+    if (text === null || text === undefined) continue;
+    if (text === '') out += '""';
+    else if (!RECORD_QUOTE.test(text)) out += text;
+    else out += `"${text.replace(/["\\]/g, '$&$&')}"`;
   }
-  return text.length - surrogates;
+  return out + ')';
 }
 
 /**
- * The text a row hash is taken of: each field as `<length>:<text>` or `~` for NULL, joined
- * with ",". Length-prefixed, so no two rows give the same text.
+ * The row hash: PostgreSQL's `hashtextextended(text, 0)` of the row text (pg-hash.ts), as two
+ * unsigned 32-bit halves, so a side summing it in SQL and a side summing it here agree.
  */
-export function rowText(canonical: readonly (string | null)[]): string {
-  let out = '';
-  for (let i = 0; i < canonical.length; i++) {
-    const text = canonical[i];
-    if (i > 0) out += ',';
-    out += text === null || text === undefined ? '~' : `${codePointLength(text)}:${text}`;
-  }
-  return out;
-}
-
-/** The first 64 bits of md5(text) as two unsigned 32-bit halves (what SQL md5() gives too). */
 export function rowHash(text: string): [hi: number, lo: number] {
-  // One-shot hash (no Hash object per row): this runs once per source row in every run.
-  const digest = hash('md5', text, 'buffer');
-  return [digest.readUInt32BE(0), digest.readUInt32BE(4)];
+  return pgHashText(text);
 }
 
 export function hashRow(spec: CompareSpec, values: JsonObject): [hi: number, lo: number] {

@@ -12,6 +12,7 @@
  * BC date) are recognized by `mappableSql` and made to differ (see sides/postgres-sql-source.ts).
  */
 import type { FieldSpec, Mapping } from '../src/mapping/types.ts';
+import { PG_HASH_MIN_VERSION } from './sides/canonical-sql.ts';
 
 /** pg_type.typname of the built-in types the rules know, by OID (domains and the rest are unknown). */
 export const TYPNAME_BY_OID: ReadonlyMap<number, string> = new Map([
@@ -56,8 +57,8 @@ export interface SqlExactInput {
   keyColumns: readonly string[];
   /** The source's `timezone:` (zone of zone-less timestamps for fields without their own). */
   defaultTimezone: string;
-  /** SHOW server_encoding / DateStyle / TimeZone of the session that would run the SQL. */
-  session?: { serverEncoding: string; dateStyle: string; timeZone: string };
+  /** SHOW server_encoding / DateStyle / TimeZone / server_version_num of the session that would run the SQL. */
+  session?: { serverEncoding: string; dateStyle: string; timeZone: string; versionNum?: number };
 }
 
 export type SqlExactVerdict = { exact: true } | { exact: false; reasons: string[] };
@@ -123,7 +124,8 @@ export function sqlExact(input: SqlExactInput): SqlExactVerdict {
   const { mapping, columns, keyColumns, defaultTimezone, session } = input;
   const reasons: string[] = [];
   if (session) {
-    if (session.serverEncoding.toUpperCase() !== 'UTF8') reasons.push(`server_encoding ${session.serverEncoding} (md5 and char_length need UTF8)`);
+    if (session.serverEncoding.toUpperCase() !== 'UTF8') reasons.push(`server_encoding ${session.serverEncoding} (the row hash and char_length need UTF8)`);
+    if (session.versionNum !== undefined && session.versionNum < PG_HASH_MIN_VERSION) reasons.push(`PostgreSQL ${session.versionNum} has no hashtextextended() (11 or later)`);
     if (!/^ISO\b/i.test(session.dateStyle)) reasons.push(`DateStyle ${session.dateStyle}`);
     if (!UTC_ZONES.has(session.timeZone)) reasons.push(`TimeZone ${session.timeZone}`);
   }

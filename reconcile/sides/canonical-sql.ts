@@ -61,13 +61,17 @@ export function canonicalSql(spec: FieldSpec, column: SqlColumn): string {
   return canonicalExprSql(spec, quoteIdent(column.name), column);
 }
 
+/** server_version_num from which PostgreSQL has hashtextextended(). */
+export const PG_HASH_MIN_VERSION = 110000;
+
 /**
- * The row hash in SQL: the same as normalize.ts rowHash(rowText(...)), as a signed bigint.
- * Each part is `<char_length>:<text>`, or `~` for NULL (the concatenation is NULL then).
+ * The row hash in SQL: the same as normalize.ts rowHash(rowText(...)), as a signed bigint:
+ * `hashtextextended` (PostgreSQL 11 and later) of the row of canonical texts as record_out
+ * prints it (NULL as nothing, "" for empty, quoted where needed), each expression evaluated
+ * once. "C" so no collation can change the bytes hashed.
  */
 export function rowHashSql(parts: readonly string[]): string {
-  const tokens = parts.map((e) => `coalesce(char_length(${e})::text || ':' || (${e}), '~')`);
-  return `('x' || substr(md5(concat_ws(',', ${tokens.join(', ')})), 1, 16))::bit(64)::bigint`;
+  return `hashtextextended(ROW(${parts.join(', ')})::text COLLATE "C", 0)`;
 }
 
 /** A key field in SQL: an expression ordered like keyComparator, and the cast of a bound value. */

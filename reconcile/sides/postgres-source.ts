@@ -83,11 +83,17 @@ export class PostgresSourceSide {
       const table = catalog.get(options.mapping.table)!;
       const keyColumns = resolveKeyColumns(options.mapping, table);
       const session = (
-        await client.query<{ serverEncoding: string; dateStyle: string; timeZone: string }>(
-          `SELECT current_setting('server_encoding') AS "serverEncoding", current_setting('DateStyle') AS "dateStyle", current_setting('TimeZone') AS "timeZone"`,
+        await client.query<{ serverEncoding: string; dateStyle: string; timeZone: string; versionNum: string }>(
+          `SELECT current_setting('server_encoding') AS "serverEncoding", current_setting('DateStyle') AS "dateStyle", current_setting('TimeZone') AS "timeZone", current_setting('server_version_num') AS "versionNum"`,
         )
       ).rows[0]!;
-      const verdict = sqlExact({ mapping: options.mapping, columns: typnamesOf(table.columns), keyColumns, defaultTimezone: options.timezone, session });
+      const verdict = sqlExact({
+        mapping: options.mapping,
+        columns: typnamesOf(table.columns),
+        keyColumns,
+        defaultTimezone: options.timezone,
+        session: { ...session, versionNum: Number(session.versionNum) },
+      });
       const startLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snapshotLsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;

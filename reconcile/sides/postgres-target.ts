@@ -22,6 +22,7 @@ import {
   checksumFromSqlSum,
   keySql,
   partSummaries,
+  PG_HASH_MIN_VERSION,
   partSumsSql,
   pointsInside,
   rangeSumSql,
@@ -69,6 +70,13 @@ export class PostgresTargetSide implements ReconcileSide {
     const where = describeServer(url);
     const client = await connectClient(url);
     try {
+      const version = Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
+      if (version < PG_HASH_MIN_VERSION) {
+        throw new HmsSyncError(
+          'SOURCE_STATE',
+          `reconcile target ${where}: PostgreSQL ${version} has no hashtextextended(), which the target's checksums are computed with (PostgreSQL 11 or later)`,
+        );
+      }
       const { rows } = await client.query<{ attname: string; typname: string; typcategory: string }>(
         `SELECT a.attname, t.typname, t.typcategory
            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid

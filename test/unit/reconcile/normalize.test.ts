@@ -73,10 +73,12 @@ describe('normalization of mapped values', () => {
     expect(canonicalJson({ bb: 1, a: { z: null, y: 'x' } })).toBe('{"a": {"y": "x", "z": null}, "bb": 1}');
   });
 
-  it('row text is injective: a comma inside a value cannot fake a field boundary', () => {
-    expect(rowText(['a,1:b'])).not.toBe(rowText(['a', 'b']));
-    expect(rowText([null, ''])).toBe('~,0:');
-    expect(rowText(['é😀'])).toBe('2:é😀');
+  it('row text is injective: a comma or quote inside a value cannot fake a field boundary', () => {
+    expect(rowText(['a,b'])).not.toBe(rowText(['a', 'b']));
+    expect(rowText(['a","b'])).not.toBe(rowText(['a', 'b']));
+    expect(rowText(['a\\', 'b'])).not.toBe(rowText(['a\\",b']));
+    expect(rowText([null, ''])).toBe('(,"")');
+    expect(rowText(['é😀', 'x y', 'say "hi"', 'a\\b', '(1)'])).toBe('(é😀,"x y","say ""hi""","a\\\\b","(1)")');
   });
 
   it('hashes normalized rows: formatting noise gives the same hash, a real change does not', () => {

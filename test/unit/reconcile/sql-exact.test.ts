@@ -100,6 +100,9 @@ describe('sqlExact', () => {
     expect(verdict(fields, { session: { ...SESSION, serverEncoding: 'LATIN1' } }).exact).toBe(false);
     expect(verdict(fields, { session: { ...SESSION, timeZone: 'Europe/Vienna' } }).exact).toBe(false);
     expect(verdict(fields, { session: { ...SESSION, dateStyle: 'SQL, DMY' } }).exact).toBe(false);
+    // PostgreSQL 10 has no hashtextextended(): the scan, which hashes in the bridge.
+    expect(verdict(fields, { session: { ...SESSION, versionNum: 100023 } })).toEqual({ exact: false, reasons: ['PostgreSQL 100023 has no hashtextextended() (11 or later)'] });
+    expect(verdict(fields, { session: { ...SESSION, versionNum: 150010 } }).exact).toBe(true);
   });
 
   it('admits only keys that order in SQL like keyComparator', () => {

@@ -7,11 +7,21 @@
  * (`leafRows`) or one side has nothing in it; only then are rows fetched, from both sides,
  * and compared field by field on normalized values. With d differing keys among n rows the
  * rows moved are about d * leafRows per side instead of n, and the checksum calls about
- * d * splitFactor * log_splitFactor(n / leafRows). A side that did not choose a split's points
- * but can sum all its parts in one pass (summarizeParts, a database target) is asked once per
- * split instead of once per part: one scan of the range instead of splitFactor queries.
+ * d * splitFactor * log_splitFactor(n / leafRows). A side that can sum all the parts of a split
+ * in one pass (summarizeParts, a database) is asked once per split instead of once per part,
+ * and both sides are asked together after the splitter has chosen the points: the order at
+ * every split is "points (key quantiles, cheap) -> both sides' part sums, concurrently".
+ *
+ * Pre-split root: when the key is one integer column and both sides can give their key bounds
+ * (keyBounds, an index lookup) and sum parts, the whole key space is not checksummed first.
+ * Its points are evenly spaced integers between the smaller minimum and the larger maximum
+ * (rootParts of them, fewer when the span is small), and both sides sum those parts in one pass
+ * each, concurrently: with drift, that pass is the first split's as well, so a run saves a
+ * full pass per side (the root's checksum) and the splitter's quantile pass over every key. The
+ * first and last parts are open-ended, so every row a side's whole-range checksum would count
+ * is in exactly one part, whatever the bounds were; the totals are the sums of the parts.
  */
-import { canonicalRow, keyComparator, keyId, keyKinds, keyObjectOf, rowKey } from './normalize.ts';
+import { canonicalRow, keyComparator, keyId, keyKind, keyKinds, keyObjectOf, rowKey } from './normalize.ts';
 import type {
   BisectStats,
   CompareSpec,
@@ -31,6 +41,11 @@ export interface BisectOptions {
   splitFactor?: number;
   /** A range with at most this many rows on each side is compared row by row. Default 64. */
   leafRows?: number;
+  /**
+   * Parts the whole key space is pre-split into by key bounds, for a single integer key where
+   * both sides give keyBounds and summarizeParts. Default 64; below 2, no pre-split.
+   */
+  rootParts?: number;
   /** Ranges compared at once (each costs a query on each side). Default 4. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -111,6 +126,28 @@ export function subRanges(range: KeyRange, points: readonly Key[]): KeyRange[] {
   return out;
 }
 
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * Up to parts-1 evenly spaced integers strictly inside (min, max], strictly increasing, as
+ * canonical key text (normalize.ts canonicalKeyText of an integer: plain decimal). BigInt all
+ * the way, so int8 keys beyond 2^53 cut exactly. None when max <= min.
+ */
+export function integerSplitPoints(min: bigint, max: bigint, parts: number): Key[] {
+  const span = max - min;
+  if (span <= 0n || parts < 2) return [];
+  const n = BigInt(parts);
+  const points: Key[] = [];
+  let last = min;
+  for (let i = 1n; i < n; i++) {
+    // min + ceil(span * i / n): above min (span * i > 0), at most max (i < n).
+    const point = min + (span * i + n - 1n) / n;
+    if (point > last) points.push([point.toString()]);
+    last = point;
+  }
+  return points;
+}
+
 /** A range to compare, with what a side already said of it (a part of a split it summarized). */
 interface PendingRange {
   range: KeyRange;
@@ -122,7 +159,16 @@ export async function bisect(source: ReconcileSide, target: ReconcileSide, spec:
   const splitFactor = Math.max(2, options.splitFactor ?? 16);
   const leafRows = Math.max(1, options.leafRows ?? 64);
   const concurrency = Math.max(1, options.concurrency ?? 4);
-  const stats: BisectStats = { source: emptyStats(), target: emptyStats(), rangesCompared: 0, rangesEqual: 0, leafRanges: 0, totals: { source: 0, target: 0 } };
+  const rootParts = Math.floor(options.rootParts ?? 64);
+  const stats: BisectStats = {
+    source: emptyStats(),
+    target: emptyStats(),
+    rangesCompared: 0,
+    rangesEqual: 0,
+    leafRanges: 0,
+    totals: { source: 0, target: 0 },
+    rootParts: 0,
+  };
   const sourceRows = new Map<string, SideRow>();
   const targetRows = new Map<string, SideRow>();
 
@@ -144,10 +190,10 @@ export async function bisect(source: ReconcileSide, target: ReconcileSide, spec:
     return side.countAndChecksum(range);
   };
 
-  // The parts' summaries from one pass, on a side that can and did not choose the points (the
-  // splitter may hold its parts already: the SQL source sums them in the same pass).
-  const partSummaries = async (side: ReconcileSide, sideStats: SideStats, splitter: ReconcileSide, range: KeyRange, points: Key[], parts: number): Promise<RangeSummary[] | undefined> => {
-    if (side === splitter || side.summarizeParts === undefined) return undefined;
+  // The parts' summaries from one pass, on a side that can: the splitter too (it chose the
+  // points only; summing its parts now runs concurrently with the other side's sums).
+  const partSummaries = async (side: ReconcileSide, sideStats: SideStats, range: KeyRange, points: Key[], parts: number): Promise<RangeSummary[] | undefined> => {
+    if (side.summarizeParts === undefined) return undefined;
     sideStats.checksumQueries += 1;
     const summaries = await side.summarizeParts(range, points);
     if (summaries.length !== parts) throw new Error(`reconcile side ${side.name}: summarizeParts gave ${summaries.length} summaries for ${parts} parts`);
@@ -178,13 +224,40 @@ export async function bisect(source: ReconcileSide, target: ReconcileSide, spec:
     }
     const parts = subRanges(range, points);
     const [sourceParts, targetParts] = await Promise.all([
-      partSummaries(source, stats.source, splitter, range, points, parts.length),
-      partSummaries(target, stats.target, splitter, range, points, parts.length),
+      partSummaries(source, stats.source, range, points, parts.length),
+      partSummaries(target, stats.target, range, points, parts.length),
     ]);
     return parts.map((part, i) => ({ range: part, source: sourceParts?.[i], target: targetParts?.[i] }));
   };
 
-  let pending: PendingRange[] = [{ range: {} }];
+  // The root's parts by key bounds (see the top of the file), or undefined: start with the root.
+  const preSplitRoot = async (): Promise<PendingRange[] | undefined> => {
+    const single = spec.keyFields.length === 1 && keyKind(spec.keyFields[0]!) === 'number';
+    if (!single || rootParts < 2) return undefined;
+    if (!source.keyBounds || !target.keyBounds || !source.summarizeParts || !target.summarizeParts) return undefined;
+    options.signal?.throwIfAborted();
+    stats.source.splitQueries += 1;
+    stats.target.splitQueries += 1;
+    const [a, b] = await Promise.all([source.keyBounds(), target.keyBounds()]);
+    if (a === undefined || b === undefined) return undefined;
+    const ends = [a.min, a.max, b.min, b.max].map((key) => (key.length === 1 && INTEGER_TEXT.test(key[0]!) ? BigInt(key[0]!) : undefined));
+    if (ends.some((end) => end === undefined)) return undefined;
+    const [aMin, aMax, bMin, bMax] = ends as bigint[];
+    const points = integerSplitPoints(aMin! < bMin! ? aMin! : bMin!, aMax! > bMax! ? aMax! : bMax!, rootParts);
+    if (points.length === 0) return undefined;
+    const root: KeyRange = {};
+    const parts = subRanges(root, points);
+    const [sourceParts, targetParts] = await Promise.all([
+      partSummaries(source, stats.source, root, points, parts.length),
+      partSummaries(target, stats.target, root, points, parts.length),
+    ]);
+    const total = (summaries: RangeSummary[]): number => summaries.reduce((n, part) => n + part.count, 0);
+    stats.totals = { source: total(sourceParts!), target: total(targetParts!) };
+    stats.rootParts = parts.length;
+    return parts.map((part, i) => ({ range: part, source: sourceParts![i], target: targetParts![i] }));
+  };
+
+  let pending: PendingRange[] = (await preSplitRoot()) ?? [{ range: {} }];
   while (pending.length > 0) {
     const batch = pending.splice(0, concurrency);
     const next = await Promise.all(batch.map(visit));

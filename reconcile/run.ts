@@ -239,6 +239,21 @@ async function reconcileTable(
     if (sourceSide instanceof PostgresSourceSide && checksumsIn === 'sql') {
       outcome.stats.totals.source = Math.max(0, outcome.stats.totals.source - sourceSide.unmappableCounted);
     }
+    const { stats } = outcome;
+    options.log.info(
+      {
+        event: 'reconcile_compared',
+        source: source.name,
+        table: mapping.table,
+        rootParts: stats.rootParts,
+        checksumQueries: { source: stats.source.checksumQueries, target: stats.target.checksumQueries },
+        splitQueries: { source: stats.source.splitQueries, target: stats.target.splitQueries },
+        rangesCompared: stats.rangesCompared,
+        leafRanges: stats.leafRanges,
+      },
+      `reconcile ${source.name} ${mapping.table}: compared ${stats.rangesCompared} ranges` +
+        (stats.rootParts > 0 ? ` (root pre-split into ${stats.rootParts} parts by key bounds)` : ''),
+    );
     const createdAt = new Date().toISOString();
     const report = buildReport({
       id: newReportId(createdAt),

@@ -68,10 +68,27 @@ export interface ReconcileSide {
    * Optional: a side whose countAndChecksum is already cheap (an index) leaves it out.
    */
   summarizeParts?(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]>;
+  /**
+   * The smallest and largest key of the rows the side's ranges hold (an absent bound's range
+   * included: the rows countAndChecksum({}) counts), for a key that is ONE integer column
+   * (int2/int4/int8 in SQL): bisection then cuts the whole key space at evenly spaced integers
+   * between the two sides' bounds and sums the parts on both sides at once, instead of a
+   * checksum of everything first (see bisect.ts). Undefined when the key is not one integer
+   * column, when the side holds no rows, or when some row its whole-range summary counts
+   * would fall in no part (a NULL key the side's ranges do not leave out): bisection then
+   * starts with the whole range, as without it. Optional.
+   */
+  keyBounds?(): Promise<KeyBounds | undefined>;
   /** The rows of these keys as the side holds them now (the re-check after catching up). */
   rowsByKey?(keys: readonly KeyRef[]): Promise<SideRow[]>;
   /** Targets: the latest position per key, for rows and for deletes (tombstones) alike. */
   positions?(keys: readonly KeyRef[]): Promise<Map<string, string>>;
+}
+
+/** The least and greatest key a side holds (canonical key text, see keyBounds). */
+export interface KeyBounds {
+  min: Key;
+  max: Key;
 }
 
 /** A key with the mapped key object it came from (a side may need either). */
@@ -108,13 +125,15 @@ export interface RowDiff {
 
 export interface SideStats {
   /**
-   * countAndChecksum calls, plus one per summarizeParts call (whose parts then cost none).
-   * A side may answer a countAndChecksum from what its own split computed (the SQL source's
-   * parts): bisection cannot tell, and counts it as a query.
+   * countAndChecksum calls, plus one per summarizeParts call (one pass summing all the parts
+   * of a split or of the pre-split root; its parts then cost none). A side may answer a call
+   * from what it computed before (the SQL source remembers every summary): bisection cannot
+   * tell, and counts it as a query.
    */
   checksumQueries: number;
   /** Rows returned by rows() / rowsByKey(): the rows moved to compare values. */
   rowsReturned: number;
+  /** splitPoints calls, and keyBounds calls (the pre-split's points come from them). */
   splitQueries: number;
 }
 
@@ -124,6 +143,11 @@ export interface BisectStats {
   rangesCompared: number;
   rangesEqual: number;
   leafRanges: number;
-  /** Rows each side holds in the whole key space (from the first checksum). */
+  /**
+   * Rows each side holds in the whole key space (from the first checksum, or from the sum of
+   * the pre-split root's parts).
+   */
   totals: { source: number; target: number };
+  /** Parts the root was pre-split into by key bounds (bisect.ts); 0 when it was not. */
+  rootParts: number;
 }

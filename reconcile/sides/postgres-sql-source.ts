@@ -1,11 +1,12 @@
 /**
  * The PostgreSQL source with its count and checksum computed IN SQL, for mappings that
  * reconcile/sql-exact.ts admits (every field a plain copy PostgreSQL can canonicalize byte
- * for byte): a query gives a range's count(*) and the sum of the same md5-based row hashes
- * normalize.ts gives in the bridge, over the canonical text of the mapped values computed from
- * the legacy columns (canonical-sql.ts, shared with the postgres target); a split computes
- * its key quantiles and its parts' sums in SQL too (splitPoints), so the parts' checksums
- * bisection asks for next need no query. Nothing but
+ * for byte): a query gives a range's count(*) and the sum of the same row hashes normalize.ts
+ * gives in the bridge (hashtextextended over the record text of the canonical values, see
+ * pg-hash.ts), computed from the legacy columns (canonical-sql.ts, shared with the postgres
+ * target); a split computes its key quantiles in SQL too (splitPoints), then bisection asks
+ * for its parts' sums (summarizeParts, one pass) while the other side sums its own, and a
+ * single integer key gives its bounds (keyBounds) for the pre-split root. Nothing but
  * checksums crosses the wire until bisection asks for a small range; `rows(range)` then reads
  * the range and maps it in the bridge with the engine, so the rows compared are exactly what
  * the bridge emits. Everything runs on the run's connection, inside its REPEATABLE READ
@@ -25,7 +26,7 @@ import { rowMapper, type RowMapper } from '../../src/mapping/engine.ts';
 import type { FieldSpec, Mapping } from '../../src/mapping/types.ts';
 import { keyComparator, keyKinds, keyKind, type KeyComparator } from '../normalize.ts';
 import { JS_TRIM_CODE_POINTS, isIntegerType, TYPNAME_BY_OID } from '../sql-exact.ts';
-import type { CompareSpec, Key, KeyRange, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
+import type { CompareSpec, Key, KeyBounds, KeyRange, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
 import { subRanges } from '../bisect.ts';
 import {
   canonicalExprSql,
@@ -143,6 +144,8 @@ export class PostgresSqlSourceSide implements ReconcileSide {
   private queue: Promise<void> = Promise.resolve();
   /** One key column ordered by its own type (not text): splits can sum their parts with width_bucket. */
   private readonly bucketable: boolean;
+  /** The one key column when it is an integer column with a number key field: keyBounds answers. */
+  private readonly integerKey: string | undefined;
 
   constructor(
     private readonly client: pg.Client,
@@ -162,6 +165,9 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     this.keyParts = spec.keyFields.map((f) => keySql(f, column(f)));
     this.keyTexts = spec.keyFields.map((f) => keyTextSql(f, column(f)));
     this.bucketable = spec.keyFields.length === 1 && keyColumns.length === 1 && this.keyParts[0]!.bucketable;
+    const keyField = spec.keyFields[0]!;
+    this.integerKey =
+      spec.keyFields.length === 1 && keyColumns.length === 1 && keyKind(keyField) === 'number' && isIntegerType(column(keyField).typname) ? keyField.from : undefined;
     const canonical = spec.fields.map((f) => fieldCanonicalSql(f, column(f)));
     const mappable = spec.fields.map((f) => mappableSql(f, column(f))).filter((e) => e !== undefined);
     // A random odd 64-bit value per run for rows the engine may refuse: their range's checksum
@@ -244,11 +250,11 @@ export class PostgresSqlSourceSide implements ReconcileSide {
 
   /**
    * Key quantiles of the range, computed in SQL: one pass over the range in key order numbers
-   * the rows and cuts them into `parts` tiles of about equal size. The same pass sums each
-   * tile's row hashes, so when the key is the table's primary key (unique: a tile is exactly
-   * the rows between two split points) the parts' counts and checksums, which bisection asks
-   * for next, are answered without another query; otherwise (a tile may straddle a point) one
-   * more aggregate sums the parts.
+   * the rows and cuts them into `parts` tiles of about equal size. Where that pass reads whole
+   * rows anyway (a composite or text key) and the key is the table's primary key (unique: a
+   * tile is exactly the rows between two split points), it sums each tile's row hashes too, so
+   * the summarizeParts bisection asks next is answered without another query; otherwise
+   * summarizeParts sums the parts in one aggregate, concurrently with the other side's sums.
    */
   async splitPoints(range: KeyRange, parts: number): Promise<Key[]> {
     const count = this.summaries.get(this.rangeId(range))?.count ?? (await this.countAndChecksum(range)).count;
@@ -293,18 +299,16 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     if (unique && consistent) {
       // Tile i is exactly the rows of [point i, point i+1): remember its summary.
       subRanges(range, points).forEach((sub, i) => this.summaries.set(this.rangeId(sub), { count: tiles[i]!.count, checksum: checksumFromSqlSum(tiles[i]!.sum) }));
-    } else if (points.length > 0) {
-      await this.rememberParts(range, points, count);
     }
     return points;
   }
 
   /**
    * A single key column that is not text (ordered by its type, no collation): the quantile keys
-   * come from a pass over the keys alone (an index-only scan where the key is indexed), then one
-   * aggregate sums the rows per part (partSumsSql: width_bucket over those same keys, compared
-   * exactly as the range predicates compare), so each part's summary is exactly what
-   * countAndChecksum of [point i, point i+1) would give.
+   * come from a pass over the keys alone (an index-only scan where the key is indexed). The
+   * parts' sums are left to summarizeParts (partSumsSql: width_bucket over those same keys,
+   * compared exactly as the range predicates compare), which bisection asks of both sides at
+   * once: summing them here would keep the other side waiting for a pass over whole rows.
    */
   private async splitByBuckets(range: KeyRange, parts: number, count: number): Promise<Key[]> {
     const indices = new Set<number>();
@@ -332,28 +336,41 @@ export class PostgresSqlSourceSide implements ReconcileSide {
       if (points.length > 0 && this.compare(points[points.length - 1]!, point) >= 0) continue;
       points.push(point);
     }
-    if (points.length > 0) await this.rememberParts(range, points, count);
     return points;
   }
 
   /**
-   * The parts of a split the other side chose (bisection asks when the stream target splits a
-   * range where it holds more rows): all of them from one aggregate (partSumsSql), remembered.
+   * The parts of a split (this side's own, or the points the other side or the pre-split root
+   * chose): all of them from one aggregate (partSumsSql), remembered; or from memory when a
+   * split already summed every part (the primary-key tiles of splitPoints).
    */
   async summarizeParts(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {
     await this.countNullKeys();
     const parts = subRanges(range, points);
+    const known = parts.map((part) => this.summaries.get(this.rangeId(part)));
+    if (known.every((summary) => summary !== undefined)) return known as RangeSummary[];
     if (points.length === 0 || !pointsInside(this.compare, range, points)) return Promise.all(parts.map((part) => this.countAndChecksum(part)));
     const summaries = await this.partSums(range, points);
     parts.forEach((part, i) => this.summaries.set(this.rangeId(part), summaries[i]!));
     return summaries;
   }
 
-  /** The parts' summaries from one aggregate; remembered when they add up to the range's count, as they must. */
-  private async rememberParts(range: KeyRange, points: readonly Key[], count: number): Promise<void> {
-    const summaries = await this.partSums(range, points);
-    if (summaries.reduce((n, part) => n + part.count, 0) !== count) return;
-    subRanges(range, points).forEach((part, i) => this.summaries.set(this.rangeId(part), summaries[i]!));
+  /**
+   * min and max of the integer key over the rows of the whole key space (NULL keys are in no
+   * range, and min/max skip them alike), in the run's snapshot: two index lookups where the key
+   * is indexed. The column's own text is the canonical key text of an integer.
+   */
+  async keyBounds(): Promise<KeyBounds | undefined> {
+    if (this.integerKey === undefined) return undefined;
+    await this.countNullKeys();
+    const c = quoteIdent(this.integerKey);
+    const params: unknown[] = [];
+    const { rows } = await this.query<{ lo: string | null; hi: string | null }>(
+      `SELECT min(${c})::text AS lo, max(${c})::text AS hi FROM ${this.from} WHERE ${this.predicate({}, params)}`,
+      params,
+    );
+    const { lo, hi } = rows[0]!;
+    return lo === null || hi === null ? undefined : { min: [lo], max: [hi] };
   }
 
   private async partSums(range: KeyRange, points: readonly Key[]): Promise<RangeSummary[]> {

@@ -6,20 +6,22 @@
  * wrote the row (used to recognize changes committed during the run).
  *
  * Here the checksum runs where the data is: one query per range computes count and the sum
- * of md5-based row hashes over the SAME canonical text normalize.ts gives in the bridge
- * (decimal scale trimmed, timestamps in UTC without trailing zeros, trailing blanks
- * dropped...), so only checksums cross the wire until bisection asks for a small range. After
- * the source has split a range, one query sums all the parts (summarizeParts).
+ * of row hashes (hashtextextended over the record text, see pg-hash.ts) of the SAME canonical
+ * text normalize.ts gives in the bridge (decimal scale trimmed, timestamps in UTC without
+ * trailing zeros, trailing blanks dropped...), so only checksums cross the wire until
+ * bisection asks for a small range. After a split, one query sums all the parts
+ * (summarizeParts); a single integer key gives its bounds (keyBounds) for the pre-split root.
  */
 import type pg from 'pg';
 import { classifyPgError, connectClient, describeServer, quoteIdent } from '../../capture/postgres/connection.ts';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { FieldSpec, JsonObject, JsonValue } from '../../src/mapping/types.ts';
 import { subRanges } from '../bisect.ts';
-import { keyComparator, keyKinds, type KeyComparator } from '../normalize.ts';
+import { keyComparator, keyKind, keyKinds, type KeyComparator } from '../normalize.ts';
 import {
   canonicalSql,
   checksumFromSqlSum,
+  INTEGER_TYPES,
   keySql,
   partSummaries,
   PG_HASH_MIN_VERSION,
@@ -33,7 +35,7 @@ import {
   type PartSumRow,
   type SqlColumn,
 } from './canonical-sql.ts';
-import type { CompareSpec, Key, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
+import type { CompareSpec, Key, KeyBounds, KeyRange, KeyRef, RangeSummary, ReconcileSide, SideRow } from '../types.ts';
 
 export const POSITION_COLUMN = 'hms_position';
 
@@ -138,6 +140,25 @@ export class PostgresTargetSide implements ReconcileSide {
     const params: unknown[] = [];
     const { rows } = await this.client.query<PartSumRow>(partSumsSql(this.sql, range, points, params), params);
     return partSummaries(rows, points.length + 1);
+  }
+
+  /**
+   * min and max of the key when it is one integer column, from the index on it. The whole key
+   * space's checksum (no bound, no condition) counts rows with a NULL key, which are in no part
+   * of a split (width_bucket of NULL is NULL): with any such row there are no bounds, so
+   * bisection starts from that checksum as it would without them.
+   */
+  async keyBounds(): Promise<KeyBounds | undefined> {
+    const key = this.spec.keyFields.length === 1 ? this.spec.keyFields[0]! : undefined;
+
+    if (key === undefined || keyKind(key) !== 'number' || !INTEGER_TYPES.has(this.column(key).typname)) return undefined;
+    const c = quoteIdent(this.column(key).name);
+    // No rows (so NULL bounds) when a NULL key exists.
+    const { rows } = await this.client.query<{ lo: string | null; hi: string | null }>(
+      `SELECT min(${c})::text AS lo, max(${c})::text AS hi FROM ${this.table} WHERE NOT EXISTS (SELECT 1 FROM ${this.table} WHERE ${c} IS NULL)`,
+    );
+    const { lo, hi } = rows[0]!;
+    return lo === null || hi === null ? undefined : { min: [lo], max: [hi] };
   }
 
   private selectList(): string {

@@ -178,11 +178,12 @@ describe('postgres target: all parts of a split from one query', () => {
     const drift = await reconcile(setup.configPath);
     expect(drift).toMatch(/item \(postgres\): 20000 rows in source, 19999 in target; missing in target 2, missing in source 1, different 1; report/);
     expect(drift).toMatch(/reading \(postgres\): 10500 rows in source, 10500 in target; missing in target 1, missing in source 1, different 1; report/);
-    // The target answers each split with one query, where the source counts a checksum per part.
+    // Each side answers each split with one query (the splitting source too, once it has chosen
+    // the points): as many checksum queries on either side.
     for (const entity of ['item', 'reading']) {
       const [, sourceChecksums, targetChecksums] = new RegExp(`${entity} \\(postgres\\).*\\n  checksums (\\d+)/(\\d+);`).exec(drift)!;
       expect(Number(targetChecksums)).toBeGreaterThan(1);
-      expect(Number(targetChecksums)).toBeLessThan(Number(sourceChecksums));
+      expect(Number(targetChecksums)).toBe(Number(sourceChecksums));
     }
     const list = await cliJson<ListedReport[]>(['review', 'list', '-c', setup.configPath, '--json']);
     const show = async (table: string): Promise<unknown> =>

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bisect, reconcileSides, subRanges } from '../../../reconcile/bisect.ts';
+import { bisect, integerSplitPoints, reconcileSides, subRanges } from '../../../reconcile/bisect.ts';
 import { checksumOf } from '../../../reconcile/indexed-side.ts';
 import { hashRow, inRange, keyComparator, keyId, keyKinds, rowKey } from '../../../reconcile/normalize.ts';
-import type { CompareSpec, Key, KeyRange, RangeSummary, SideRow } from '../../../reconcile/types.ts';
+import type { CompareSpec, Key, KeyBounds, KeyRange, RangeSummary, SideRow } from '../../../reconcile/types.ts';
 import type { JsonObject } from '../../../src/mapping/types.ts';
 import { field } from '../../fixtures/mapping-helpers.ts';
 import { NaiveSide, indexedSide } from './memory-side.ts';
@@ -50,6 +50,44 @@ class PartSummingSide extends NaiveSide {
     const summaries = hashes.map((list) => checksumOf(list));
     this.splits.push({ range, points, summaries });
     return summaries;
+  }
+}
+
+/**
+ * A part-summing side over the integer key `id` that gives its key bounds (as the SQL sides do:
+ * none when it holds no rows or a row without a key) and, optionally, quantile split points.
+ */
+class BoundedSide extends PartSummingSide {
+  boundsCalls = 0;
+  constructor(
+    name: string,
+    private readonly boundedSpec: CompareSpec,
+    data: SideRow[],
+    withSplitPoints = false,
+  ) {
+    super(name, boundedSpec, data);
+    if (withSplitPoints) this.splitPoints = (range, parts) => this.quantiles(range, parts);
+  }
+  /** Set when the side splits (bisection asks a side that has it). */
+  splitPoints?: (range: KeyRange, parts: number) => Promise<Key[]>;
+  async keyBounds(): Promise<KeyBounds | undefined> {
+    this.boundsCalls += 1;
+    const ids = this.data.map((row) => row.values.id);
+    if (ids.length === 0 || ids.some((v) => v === null || v === undefined)) return undefined;
+    const sorted = ids.map((v) => BigInt(v as number | string)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { min: [sorted[0]!.toString()], max: [sorted[sorted.length - 1]!.toString()] };
+  }
+  private async quantiles(range: KeyRange, parts: number): Promise<Key[]> {
+    const compare = keyComparator(keyKinds(this.boundedSpec));
+    const keys = this.data.map((row) => rowKey(this.boundedSpec, row.values)).filter((k) => inRange(compare, range, k)).sort(compare);
+    const points: Key[] = [];
+    for (let p = 1; p < parts; p++) {
+      const key = keys[Math.floor((keys.length * p) / parts)];
+      if (key === undefined || (range.from !== undefined && compare(key, range.from) <= 0)) continue;
+      if (points.length > 0 && compare(points[points.length - 1]!, key) >= 0) continue;
+      points.push(key);
+    }
+    return points;
   }
 }
 
@@ -268,5 +306,115 @@ describe('changes in flight during a run', () => {
     });
     expect(waited).toBe(false);
     expect(outcome.caughtUp).toBeUndefined();
+  });
+});
+
+describe('pre-split root by key bounds (a single integer key)', () => {
+  const row = (key: number | string, name = `row ${key}`): JsonObject => ({ id: key, name, amount: '1.50', at: '2024-09-02T10:00:00.000Z' });
+
+  it('cuts (min, max] at evenly spaced integers, fewer when the span is small, exactly beyond 2^53', () => {
+    expect(integerSplitPoints(0n, 10n, 64).map((p) => p[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(integerSplitPoints(-5n, 5n, 4).map((p) => p[0])).toEqual(['-2', '0', '3']);
+    expect(integerSplitPoints(7n, 7n, 64)).toEqual([]);
+    expect(integerSplitPoints(7n, 8n, 64)).toEqual([['8']]);
+    const big = 2n ** 62n;
+    expect(integerSplitPoints(big, big + 3n, 64).map((p) => p[0])).toEqual([`${big + 1n}`, `${big + 2n}`, `${big + 3n}`]);
+    const wide = integerSplitPoints(-(2n ** 63n), 2n ** 63n - 1n, 64).map((p) => BigInt(p[0]!));
+    expect(wide).toHaveLength(63);
+    expect(wide.every((p, i) => p > -(2n ** 63n) && p <= 2n ** 63n - 1n && (i === 0 || wide[i - 1]! < p))).toBe(true);
+  });
+
+  it('an identical pair: one summarizeParts per side, no checksum of the whole key space', async () => {
+    const source = new BoundedSide('source', spec, wrap(rows(5000)));
+    const target = new BoundedSide('target', spec, wrap(rows(5000)));
+    const { diffs, stats } = await bisect(source, target, spec);
+    expect(diffs).toEqual([]);
+    expect(stats.rootParts).toBe(64);
+    expect([source.splits.length, target.splits.length]).toEqual([1, 1]);
+    expect([source.checksumCalls, target.checksumCalls]).toEqual([0, 0]);
+    expect([stats.source.checksumQueries, stats.target.checksumQueries]).toEqual([1, 1]);
+    expect([stats.source.splitQueries, stats.target.splitQueries]).toEqual([1, 1]);
+    expect(stats.totals).toEqual({ source: 5000, target: 5000 });
+    expect(stats.rangesEqual).toBe(64);
+    expect(source.splits[0]!.points).toEqual(target.splits[0]!.points);
+  });
+
+  // Rows only in one side below the other's minimum and above its maximum, a missing and a
+  // changed row inside; dense, sparse (negative too) and int8-beyond-2^53 keys.
+  const layouts: Array<[string, (i: number) => number | string]> = [
+    ['dense keys', (i) => i + 1],
+    ['sparse keys', (i) => i * 7919 + ((i * i) % 1000) - 10_000_000],
+    ['int8 keys beyond 2^53', (i) => `${2n ** 60n + BigInt(i) * 1000n}`],
+  ];
+  for (const [layout, keyOf] of layouts) {
+    it(`finds exactly the differences, including beyond either side's bounds (${layout})`, async () => {
+      const keys = Array.from({ length: 3000 }, (_, i) => keyOf(i));
+      const big = (k: number | string): bigint => BigInt(k);
+      const first = big(keys[0]!);
+      const last = big(keys[keys.length - 1]!);
+      const asKey = (n: bigint): number | string => (typeof keys[0] === 'number' ? Number(n) : n.toString());
+      const belowAll = asKey(first - 500n);
+      const aboveSource = asKey(last + 1000n);
+      const aboveAll = asKey(last + 5000n);
+      const source = [...keys.map((k) => row(k)), row(aboveSource)];
+      const target = [...keys.filter((k) => k !== keys[17]).map((k) => (k === keys[1234] ? row(k, 'renamed') : row(k))), row(belowAll), row(aboveAll)];
+      const expected = [
+        [belowAll, 'missingInSource'],
+        [keys[17], 'missingInTarget'],
+        [keys[1234], 'different'],
+        [aboveSource, 'missingInTarget'],
+        [aboveAll, 'missingInSource'],
+      ];
+      const show = (diffs: readonly { key: JsonObject; kind: string }[]): unknown[] => diffs.map((d) => [d.key.id, d.kind]);
+      for (const splitting of [false, true]) {
+        const options = { leafRows: 8, splitFactor: 4, rootParts: 16 };
+        const s = new BoundedSide('source', spec, wrap(source), splitting);
+        const t = new BoundedSide('target', spec, wrap(target), splitting);
+        const pre = await bisect(s, t, spec, options);
+        expect(show(pre.diffs)).toEqual(expected);
+        expect(pre.stats.rootParts).toBe(16);
+        expect([s.checksumCalls, t.checksumCalls]).toEqual([0, 0]);
+        // Without bounds: the whole key space first. Same diffs, same totals.
+        const plain = await bisect(new PartSummingSide('source', spec, wrap(source)), new PartSummingSide('target', spec, wrap(target)), spec, options);
+        expect(plain.stats.rootParts).toBe(0);
+        expect(plain.diffs).toEqual(pre.diffs);
+        expect(pre.stats.totals).toEqual(plain.stats.totals);
+        expect(pre.stats.totals).toEqual({ source: 3001, target: 3001 });
+        // Every part summed, by either side, is what a query of the part alone gives; when a
+        // side splits below the root, both sides sum the same parts (the splitter too).
+        for (const [side, data] of [
+          [s, source],
+          [t, target],
+        ] as const) {
+          const reference = new NaiveSide('reference', spec, wrap(data));
+          for (const split of side.splits) {
+            expect(split.summaries).toEqual(await Promise.all(subRanges(split.range, split.points).map((part) => reference.countAndChecksum(part))));
+          }
+        }
+        expect(s.splits.map((x) => x.points)).toEqual(t.splits.map((x) => x.points));
+        if (splitting) expect(s.splits.length).toBeGreaterThan(1);
+      }
+    });
+  }
+
+  it('falls back to the whole key space: a side without rows, a NULL key, a key that is not one integer', async () => {
+    const empty = await bisect(new BoundedSide('source', spec, wrap(rows(300))), new BoundedSide('target', spec, []), spec);
+    expect(empty.stats.rootParts).toBe(0);
+    expect(empty.diffs).toHaveLength(300);
+    expect(empty.stats.totals).toEqual({ source: 300, target: 0 });
+
+    const withNull = await bisect(new BoundedSide('source', spec, wrap(rows(300))), new BoundedSide('target', spec, wrap([...rows(300), row(null as unknown as number)])), spec);
+    expect(withNull.stats.rootParts).toBe(0);
+    expect(withNull.stats.totals).toEqual({ source: 300, target: 301 });
+
+    const name = field('name', 'NAME');
+    const textKeyed: CompareSpec = { fields: spec.fields, keyFields: [name] };
+    const s = new BoundedSide('source', textKeyed, wrap(rows(300)));
+    const text = await bisect(s, new BoundedSide('target', textKeyed, wrap(rows(300))), textKeyed);
+    expect(text.stats.rootParts).toBe(0);
+    expect(s.boundsCalls).toBe(0);
+
+    const off = await bisect(new BoundedSide('source', spec, wrap(rows(300))), new BoundedSide('target', spec, wrap(rows(300))), spec, { rootParts: 1 });
+    expect(off.stats.rootParts).toBe(0);
   });
 });

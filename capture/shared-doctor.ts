@@ -1,6 +1,7 @@
 /**
- * The frame of `hms-sync doctor` for the Oracle and SQL Server sources: the report, and the
- * session it reads through (connect, check, always close). What is checked is each source's own.
+ * The frame of `hms-sync doctor`: the report every source kind gives, and for the Oracle and
+ * SQL Server sources the session it reads through (connect, check, always close). What is
+ * checked is each source's own.
  */
 import { errorMessage } from '../src/errors.ts';
 

@@ -3,15 +3,9 @@ import type { Mapping } from '../../src/mapping/types.ts';
 import { loadTables } from './catalog.ts';
 import { connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { readSlot } from './setup.ts';
+import type { DoctorReport } from '../shared-doctor.ts';
 
-export interface DoctorReport {
-  where: string;
-  method: 'log' | 'none';
-  lines: string[];
-  /** Statements a DBA must run for log capture (or to make it safer). */
-  sql: string[];
-  ok: boolean;
-}
+export type { DoctorReport };
 
 /**
  * What `hms-sync doctor` says about a PostgreSQL source: can it connect, may it create or

@@ -112,6 +112,23 @@ export function tupleSql(exprs: readonly string[]): string {
   return exprs.length === 1 ? exprs[0]! : `ROW(${exprs.join(', ')})`;
 }
 
+/** A key as bound parameters, each cast like its key part (pushed onto params). */
+export function bindKeySql(keyParts: readonly KeySql[], key: Key, params: unknown[]): string {
+  return tupleSql(key.map((value, i) => (params.push(value), `$${params.length}::${keyParts[i]!.cast}`)));
+}
+
+/**
+ * A side's WHERE condition for a key range: `conditions` (what the side always requires) and
+ * the key tuple from `range.from` (inclusive) to `range.to` (exclusive); 'true' for none.
+ */
+export function rangePredicateSql(keyParts: readonly KeySql[], range: KeyRange, params: unknown[], conditions: readonly string[] = []): string {
+  const keyTuple = tupleSql(keyParts.map((p) => p.expr));
+  const all = [...conditions];
+  if (range.from !== undefined) all.push(`${keyTuple} >= ${bindKeySql(keyParts, range.from, params)}`);
+  if (range.to !== undefined) all.push(`${keyTuple} < ${bindKeySql(keyParts, range.to, params)}`);
+  return all.length === 0 ? 'true' : all.join(' AND ');
+}
+
 const TWO_64 = 1n << 64n;
 
 /** A SQL sum of signed 64-bit row hashes (numeric text, or null for none) as the checksum's 16 hex digits. */

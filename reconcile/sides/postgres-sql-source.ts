@@ -35,6 +35,7 @@ import {
   partSummaries,
   partSumsSql,
   pointsInside,
+  rangePredicateSql,
   rangeSumSql,
   rowHashSql,
   tupleSql,
@@ -151,7 +152,7 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     private readonly client: pg.Client,
     private readonly table: PgTable,
     private readonly keyColumns: readonly string[],
-    private readonly spec: CompareSpec,
+    spec: CompareSpec,
     mapping: Mapping,
     timezone: string,
     private readonly counters: SourceCounters,
@@ -191,16 +192,8 @@ export class PostgresSqlSourceSide implements ReconcileSide {
     return result;
   }
 
-  private bind(key: Key, params: unknown[]): string {
-    return tupleSql(key.map((value, i) => (params.push(value), `$${params.length}::${this.keyParts[i]!.cast}`)));
-  }
-
   private predicate(range: KeyRange, params: unknown[]): string {
-    const keyTuple = tupleSql(this.keyParts.map((p) => p.expr));
-    const conditions = this.keyNotNull === 'true' ? [] : [this.keyNotNull];
-    if (range.from !== undefined) conditions.push(`${keyTuple} >= ${this.bind(range.from, params)}`);
-    if (range.to !== undefined) conditions.push(`${keyTuple} < ${this.bind(range.to, params)}`);
-    return conditions.length === 0 ? 'true' : conditions.join(' AND ');
+    return rangePredicateSql(this.keyParts, range, params, this.keyNotNull === 'true' ? [] : [this.keyNotNull]);
   }
 
   private rangeId(range: KeyRange): string {

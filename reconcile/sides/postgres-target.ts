@@ -19,6 +19,7 @@ import type { FieldSpec, JsonObject, JsonValue } from '../../src/mapping/types.t
 import { subRanges } from '../bisect.ts';
 import { keyComparator, keyKind, keyKinds, type KeyComparator } from '../normalize.ts';
 import {
+  bindKeySql,
   canonicalSql,
   checksumFromSqlSum,
   INTEGER_TYPES,
@@ -27,6 +28,7 @@ import {
   PG_HASH_MIN_VERSION,
   partSumsSql,
   pointsInside,
+  rangePredicateSql,
   rangeSumSql,
   rowHashSql,
   tupleSql,
@@ -39,10 +41,6 @@ import type { CompareSpec, Key, KeyBounds, KeyRange, KeyRef, RangeSummary, Recon
 
 export const POSITION_COLUMN = 'hms_position';
 
-// The canonical-text SQL lives in canonical-sql.ts (shared with the SQL-exact PostgreSQL source).
-export { canonicalSql, keySql, rowHashSql } from './canonical-sql.ts';
-
-type TargetColumn = SqlColumn;
 
 export class PostgresTargetSide implements ReconcileSide {
   readonly name = 'postgres';
@@ -55,7 +53,7 @@ export class PostgresTargetSide implements ReconcileSide {
     private readonly client: pg.Client,
     private readonly spec: CompareSpec,
     private readonly table: string,
-    private readonly columns: Map<string, TargetColumn>,
+    private readonly columns: Map<string, SqlColumn>,
     private readonly hasPosition: boolean,
   ) {
     this.keyParts = spec.keyFields.map((f) => keySql(f, this.column(f)));
@@ -100,24 +98,12 @@ export class PostgresTargetSide implements ReconcileSide {
     }
   }
 
-  private column(spec: FieldSpec): TargetColumn {
+  private column(spec: FieldSpec): SqlColumn {
     return this.columns.get(spec.name)!;
   }
 
-  private tuple(exprs: readonly string[]): string {
-    return tupleSql(exprs);
-  }
-
-  private bind(key: Key, params: unknown[]): string {
-    return this.tuple(key.map((value, i) => (params.push(value), `$${params.length}::${this.keyParts[i]!.cast}`)));
-  }
-
   private predicate(range: KeyRange, params: unknown[]): string {
-    const keyTuple = this.tuple(this.keyParts.map((p) => p.expr));
-    const conditions: string[] = [];
-    if (range.from !== undefined) conditions.push(`${keyTuple} >= ${this.bind(range.from, params)}`);
-    if (range.to !== undefined) conditions.push(`${keyTuple} < ${this.bind(range.to, params)}`);
-    return conditions.length === 0 ? 'true' : conditions.join(' AND ');
+    return rangePredicateSql(this.keyParts, range, params);
   }
 
   async countAndChecksum(range: KeyRange): Promise<RangeSummary> {
@@ -192,10 +178,10 @@ export class PostgresTargetSide implements ReconcileSide {
 
   async rowsByKey(keys: readonly KeyRef[]): Promise<SideRow[]> {
     const out: SideRow[] = [];
-    const keyTuple = this.tuple(this.keyParts.map((p) => p.expr));
+    const keyTuple = tupleSql(this.keyParts.map((p) => p.expr));
     for (let i = 0; i < keys.length; i += 500) {
       const params: unknown[] = [];
-      const list = keys.slice(i, i + 500).map((k) => this.bind(k.key, params));
+      const list = keys.slice(i, i + 500).map((k) => bindKeySql(this.keyParts, k.key, params));
       const { rows } = await this.client.query<Record<string, string | null>>(
         `SELECT ${this.selectList()} FROM ${this.table} WHERE ${keyTuple} IN (${list.join(', ')})`,
         params,

@@ -142,8 +142,12 @@ describe('first day of a DBA', () => {
         versions.set(subject, list);
       }
       for (const list of versions.values()) list.sort((a, b) => a - b);
+      expect(versions.size).toBeGreaterThanOrEqual(expected.size);
       for (const [subject, list] of versions) {
         const gaps = list.filter((v, i) => i > 0 && v !== list[i - 1]! + 1 && v !== list[i - 1]);
+        // The explanation (audit trail, stream trail) is built only for a key with a gap: built
+        // for every key it cost a query and a pass over the whole stream each (80 s of this test).
+        if (gaps.length === 0) continue;
         const brg = subject.slice(entity.length);
         const audit = (await db.query<{ version: number; op: string; lsn: string; xid: string }>(`SELECT version, op, lsn::text, xid::text FROM audit WHERE brg = $1 ORDER BY id`, [brg]))
           .map((a) => `${a.op} v${a.version} @${a.lsn} x${a.xid}`)

@@ -25,6 +25,7 @@ export async function startNatsProcess(options: NatsOptions = {}): Promise<NatsP
       ...(options.config !== undefined && { config: options.config }),
       ...(options.serverName !== undefined && { serverName: options.serverName }),
       ...(options.args !== undefined && { args: options.args }),
+      ...(options.goMaxProcs !== undefined && { goMaxProcs: options.goMaxProcs }),
     });
     await server.firstStart(options.port);
     return server;
@@ -76,6 +77,7 @@ interface NatsProcessExtras {
   config?: string;
   serverName?: string;
   args?: string[];
+  goMaxProcs?: number;
 }
 
 class NatsProcess implements NatsProcessServer {
@@ -172,6 +174,7 @@ class NatsProcess implements NatsProcessServer {
       logFile: this.logFile,
       parentDeathSignal: 'SIGKILL',
       detached: this.detached,
+      ...(this.extras.goMaxProcs !== undefined && { env: { GOMAXPROCS: String(this.extras.goMaxProcs) } }),
     });
     try {
       await waitUntilReady(server, () => natsReady(port, 2_000, LOOPBACK, this.serverName), `nats-server on ${LOOPBACK}:${port} with JetStream`, 30_000);

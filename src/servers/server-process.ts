@@ -49,6 +49,8 @@ export interface LaunchSpec {
    * bridge first). Default false: the server is in our group.
    */
   detached?: boolean;
+  /** Variables added to (or replacing) the inherited environment. */
+  env?: Record<string, string>;
 }
 
 export interface ExitInfo {
@@ -80,7 +82,12 @@ export class ServerProcess {
     const wrapper = setpriv();
     let command = spec.command;
     let args = spec.args;
-    const options: Parameters<typeof spawn>[2] = { cwd: spec.cwd, stdio: ['ignore', log, log], detached: spec.detached === true };
+    const options: Parameters<typeof spawn>[2] = {
+      cwd: spec.cwd,
+      stdio: ['ignore', log, log],
+      detached: spec.detached === true,
+      ...(spec.env !== undefined && { env: { ...process.env, ...spec.env } }),
+    };
     if (wrapper) {
       const drop = spec.user
         ? ['--reuid', String(spec.user.uid), '--regid', String(spec.user.gid), '--init-groups']

@@ -73,6 +73,11 @@ export interface NatsOptions extends LaunchOptions {
   serverName?: string;
   /** Process backend: further command-line flags. */
   args?: string[];
+  /**
+   * Process backend: GOMAXPROCS for nats-server (default Go's: the number of cores). 1 on a small
+   * host it shares with the database and the bridge: docs/benchmarks.md, "nats-server on a shared host".
+   */
+  goMaxProcs?: number;
 }
 
 export interface NatsClusterOptions extends LaunchOptions {

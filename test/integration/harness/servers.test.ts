@@ -1,6 +1,6 @@
 // The test harness itself: the launchers start real servers configured the way the CDC tests
 // need them, restart them with their data, and leave nothing behind.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase, sharedNatsUrl, sharedPgSuperuserUrl, uniqueName } from '../../support/context.ts';
+import { startNatsProcess } from '../../../src/servers/index.ts';
 import { pgQuery } from '../../support/pg-access.ts';
 import { freePort, startMariadb, startNats, startPostgres, waitFor } from '../../support/servers.ts';
 
@@ -97,6 +98,19 @@ describe('startNats', () => {
       const info = await (await jetstreamManager(nc)).streams.info(stream);
       expect(info.state.messages).toBe(1);
     }
+  });
+});
+
+describe('startNatsProcess', () => {
+  it('runs nats-server with the GOMAXPROCS it was given, after a restart too, and leaves it alone otherwise', async () => {
+    const environ = (pid: number | undefined): string[] => readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    await using one = await startNatsProcess({ goMaxProcs: 1 });
+    expect(environ(one.pid)).toContain('GOMAXPROCS=1');
+    await one.stop();
+    await one.start();
+    expect(environ(one.pid)).toContain('GOMAXPROCS=1');
+    await using plain = await startNatsProcess();
+    expect(environ(plain.pid).filter((v) => v.startsWith('GOMAXPROCS='))).toEqual(process.env.GOMAXPROCS === undefined ? [] : [`GOMAXPROCS=${process.env.GOMAXPROCS}`]);
   });
 });
 

@@ -3,7 +3,7 @@
  * SQL Server sources the session it reads through (connect, check, always close). What is
  * checked is each source's own.
  */
-import { errorMessage } from '../src/errors.ts';
+import { errorMessage, type HmsSyncError } from '../src/errors.ts';
 
 export interface DoctorReport {
   where: string;
@@ -13,17 +13,29 @@ export interface DoctorReport {
   /** Statements a DBA must run for log capture (or to make it safer). */
   sql: string[];
   ok: boolean;
+  /**
+   * Set when the server went away while it was being checked: the report is cut short and does
+   * not say whether log capture is possible, so `capture: auto` fails the attempt (retried)
+   * instead of taking the missing answer for a reason to poll.
+   */
+  interrupted?: HmsSyncError;
+}
+
+/** `interrupted` for a report ended by `error` (classified by the source's driver): only a lost server. */
+export function interruption(error: HmsSyncError): Pick<DoctorReport, 'interrupted'> {
+  return error.code === 'SOURCE_UNREACHABLE' ? { interrupted: error } : {};
 }
 
 /**
  * Connects (a session that cannot connect is the whole report) and runs `check`, which writes
  * its lines and statements and says whether log capture is possible. A check that throws ends
- * the report there: its error becomes the last FAIL line, the statements written so far stay.
+ * the report there: its error becomes the last FAIL line, the statements written so far stay,
+ * and a lost server (by `classify`, the driver's error classifier) marks it interrupted.
  * The session is closed in every case.
  */
 export async function runDoctor<Session>(
   where: string,
-  session: { connect: () => Promise<Session>; close: (session: Session) => Promise<void> },
+  session: { connect: () => Promise<Session>; close: (session: Session) => Promise<void>; classify: (error: unknown) => HmsSyncError },
   check: (session: Session, report: { lines: string[]; sql: string[] }) => Promise<boolean>,
 ): Promise<DoctorReport> {
   const lines: string[] = [];
@@ -32,14 +44,14 @@ export async function runDoctor<Session>(
   try {
     connected = await session.connect();
   } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false };
+    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false, ...interruption(session.classify(error)) };
   }
   try {
     const logPossible = await check(connected, { lines, sql });
     return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
   } catch (error) {
     lines.push(`FAIL ${errorMessage(error)}`);
-    return { where, method: 'none', lines, sql, ok: false };
+    return { where, method: 'none', lines, sql, ok: false, ...interruption(session.classify(error)) };
   } finally {
     await session.close(connected).catch(() => undefined);
   }

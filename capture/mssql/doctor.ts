@@ -5,7 +5,7 @@ import { resolveKeyColumns } from '../shared-catalog.ts';
 import { runDoctor, type DoctorReport } from '../shared-doctor.ts';
 import { loadCaptureInstances, loadTables } from './catalog.ts';
 import { changeFunction } from './cdc.ts';
-import { connectMssql, describeServer, quoteIdent, quoteLiteral, quoteTable } from './connection.ts';
+import { classifyMssqlError, connectMssql, describeServer, quoteIdent, quoteLiteral, quoteTable } from './connection.ts';
 
 /** The statements that turn CDC on for the database and for one table (sp_cdc_enable_db needs sysadmin, sp_cdc_enable_table db_owner). */
 export function enableCdcSql(database: string, tables: Array<{ schema: string; name: string }>, databaseEnabled: boolean): string[] {
@@ -33,7 +33,7 @@ async function rows<T>(pool: sql.ConnectionPool, text: string): Promise<T[] | un
  */
 export async function diagnoseMssql(options: { url: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  return runDoctor(where, { connect: () => connectMssql(options.url, where), close: (pool) => pool.close() }, async (pool, { lines, sql }) => {
+  return runDoctor(where, { connect: () => connectMssql(options.url, where), close: (pool) => pool.close(), classify: (error) => classifyMssqlError(error, where) }, async (pool, { lines, sql }) => {
     const [info] = (await rows<{ login: string; db_user: string; db: string; version: string; edition: string; cdc: boolean }>(
       pool,
       `SELECT SUSER_SNAME() AS login, USER_NAME() AS db_user, DB_NAME() AS db, CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(64)) AS version,

@@ -185,7 +185,8 @@ export function classifyMysqlError(error: unknown, where: string): HmsSyncError 
     case ER.MASTER_FATAL_ERROR_READING_BINLOG:
       return new HmsSyncError('SOURCE_STATE', `${where}: the server cannot send the binlog: ${message}`, { cause: error, retryable: true });
     default:
-      if (/Connection lost|server closed the connection|connect ETIMEDOUT|socket hang up/i.test(message)) {
+      // mysql2's "Can't add new command when connection is in closed state": the server went first.
+      if (/Connection lost|server closed the connection|connect ETIMEDOUT|socket hang up|connection is in closed state/i.test(message)) {
         return new HmsSyncError('SOURCE_UNREACHABLE', `${where}: ${message}`, { cause: error, retryable: true });
       }
       return new HmsSyncError('SOURCE_STATE', `${where}: ${message}${errno ? ` (error ${errno})` : e.code ? ` (${e.code})` : ''}`, {

@@ -2,18 +2,12 @@ import type mysql from 'mysql2/promise';
 import { errorMessage } from '../../src/errors.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
 import { loadTables, resolveKeyColumns } from './catalog.ts';
-import { connectMysql, describeServer, quoteTable } from './connection.ts';
+import { classifyMysqlError, connectMysql, describeServer, quoteTable } from './connection.ts';
+import { interruption, type DoctorReport } from '../shared-doctor.ts';
 import { POLLING_NOT_BUILT, binlogProblems, readGrants, readServerSettings, replicationGrants } from './settings.ts';
 import { currentBinlogPoint } from './snapshot.ts';
 
-export interface MysqlDoctorReport {
-  where: string;
-  method: 'log' | 'none';
-  lines: string[];
-  /** Statements a DBA must run for log capture (or to make it safer). */
-  sql: string[];
-  ok: boolean;
-}
+export type MysqlDoctorReport = DoctorReport;
 
 /** 'user@host' from CURRENT_USER() -> `'user'@'host'` for GRANT statements. */
 function account(currentUser: string): string {
@@ -35,7 +29,7 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
   try {
     connection = await connectMysql(options.url, where);
   } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false };
+    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false, ...interruption(classifyMysqlError(error, where)) };
   }
   try {
     const settings = await readServerSettings(connection);
@@ -76,7 +70,8 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
     try {
       await currentBinlogPoint(connection, settings.flavor);
       client = true;
-    } catch {
+    } catch (error) {
+      if (lostServer(error, where)) throw error; // not a missing privilege
       client = false;
     }
     if (replication === undefined) lines.push('note privileges come through a role: REPLICATION SLAVE is checked when the binlog is read');
@@ -91,6 +86,7 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
     try {
       tables = await loadTables(connection, options.mappings, where);
     } catch (error) {
+      if (lostServer(error, where)) throw error;
       lines.push(`FAIL ${errorMessage(error)}`);
       const schemas = [...new Set(options.mappings.map((m) => m.schema))];
       for (const schema of schemas) sql.push(`GRANT SELECT ON \`${schema}\`.* TO ${who};`);
@@ -101,6 +97,7 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
       try {
         await connection.query(`SELECT 1 FROM ${quoteTable(table.schema, table.name)} LIMIT 0`);
       } catch (error) {
+        if (lostServer(error, where)) throw error;
         logPossible = false;
         lines.push(`FAIL no SELECT on ${mapping.table}: ${errorMessage(error)}`);
         sql.push(`GRANT SELECT ON ${quoteTable(table.schema, table.name)} TO ${who};`);
@@ -118,8 +115,12 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
     return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
   } catch (error) {
     lines.push(`FAIL ${errorMessage(error)}`);
-    return { where, method: 'none', lines, sql, ok: false };
+    return { where, method: 'none', lines, sql, ok: false, ...interruption(classifyMysqlError(error, where)) };
   } finally {
     await connection.end().catch(() => undefined);
   }
+}
+
+function lostServer(error: unknown, where: string): boolean {
+  return classifyMysqlError(error, where).code === 'SOURCE_UNREACHABLE';
 }

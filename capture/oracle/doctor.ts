@@ -4,7 +4,7 @@ import type { Mapping } from '../../src/mapping/types.ts';
 import { resolveKeyColumns } from '../shared-catalog.ts';
 import { runDoctor, type DoctorReport } from '../shared-doctor.ts';
 import { loadTables } from './catalog.ts';
-import { connectOracle, describeServer, queryArrays, quoteIdent, quoteTable } from './connection.ts';
+import { classifyOracleError, connectOracle, describeServer, queryArrays, quoteIdent, quoteTable } from './connection.ts';
 
 /** The dynamic views LogMiner capture reads (granted on their V_$ names). */
 export const LOGMINER_VIEWS = ['V_$DATABASE', 'V_$LOG', 'V_$LOGFILE', 'V_$ARCHIVED_LOG', 'V_$LOGMNR_CONTENTS', 'V_$LOGMNR_LOGS', 'V_$TRANSACTION'] as const;
@@ -42,7 +42,7 @@ async function works(connection: oracledb.Connection, sql: string): Promise<bool
  */
 export async function diagnoseOracle(options: { url: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  return runDoctor(where, { connect: () => connectOracle(options.url, where), close: (connection) => connection.close() }, async (connection, { lines, sql }) => {
+  return runDoctor(where, { connect: () => connectOracle(options.url, where), close: (connection) => connection.close(), classify: (error) => classifyOracleError(error, where) }, async (connection, { lines, sql }) => {
     const [user, container, version] = (
       await queryArrays<[string, string, string]>(
         connection,

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { Mapping } from '../../src/mapping/types.ts';
 import { loadTables } from './catalog.ts';
-import { connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
+import { classifyPgError, connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { readSlot } from './setup.ts';
-import type { DoctorReport } from '../shared-doctor.ts';
+import { interruption, type DoctorReport } from '../shared-doctor.ts';
 
 export type { DoctorReport };
 
@@ -20,7 +20,7 @@ export async function diagnosePostgres(options: { url: string; publication: stri
   try {
     client = await connectClient(options.url);
   } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${(error as Error).message}`], sql, ok: false };
+    return { where, method: 'none', lines: [`FAIL connect: ${(error as Error).message}`], sql, ok: false, ...interruption(classifyPgError(error, where)) };
   }
   try {
     const info = (
@@ -43,6 +43,7 @@ export async function diagnosePostgres(options: { url: string; publication: stri
     try {
       tables = await loadTables(client, options.mappings, where);
     } catch (error) {
+      if (classifyPgError(error, where).code === 'SOURCE_UNREACHABLE') throw error; // not a missing table: the server went away
       lines.push(`FAIL ${(error as Error).message}`);
       return { where, method: 'none', lines, sql, ok: false };
     }
@@ -114,7 +115,7 @@ export async function diagnosePostgres(options: { url: string; publication: stri
     return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
   } catch (error) {
     lines.push(`FAIL ${(error as Error).message}`);
-    return { where, method: 'none', lines, sql, ok: false };
+    return { where, method: 'none', lines, sql, ok: false, ...interruption(classifyPgError(error, where)) };
   } finally {
     await client.end().catch(() => undefined);
   }

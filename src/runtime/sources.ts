@@ -83,6 +83,15 @@ export async function chooseCaptureMethod(source: SourceConfig, mappings: Mappin
   if (report.lines.some((l) => l.startsWith('FAIL connect'))) {
     throw new HmsSyncError('SOURCE_UNREACHABLE', `${report.where}: ${report.lines.join('; ')}`, { retryable: true });
   }
+  // The server went away in the middle of the checks (a restart): no answer, so no reason to
+  // poll. Taken for one, a restart under load would move the source to polling, which reads
+  // every row again in a new epoch, and back to log capture at the next check.
+  if (report.interrupted) {
+    throw new HmsSyncError('SOURCE_UNREACHABLE', `${errorMessage(report.interrupted)} (while checking whether log capture is possible)`, {
+      cause: report.interrupted,
+      retryable: true,
+    });
+  }
   const failed = report.lines.filter((l) => l.startsWith('FAIL')).map((l) => l.slice(5));
   const logPossible = report.method === 'log';
   if (source.capture === 'log') {

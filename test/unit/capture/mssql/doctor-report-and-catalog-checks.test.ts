@@ -2,12 +2,13 @@
 // capture/shared-catalog.ts): the doctor's report frame around a session, and the checks of
 // mapped tables and key columns once a catalog is read.
 import { describe, expect, it } from 'vitest';
-import { quoteTable } from '../../../../capture/mssql/connection.ts';
+import { classifyMssqlError, quoteTable } from '../../../../capture/mssql/connection.ts';
 import { requireMappedTables, resolveKeyColumns } from '../../../../capture/shared-catalog.ts';
 import { runDoctor } from '../../../../capture/shared-doctor.ts';
 import type { Mapping } from '../../../../src/mapping/types.ts';
 
 const WHERE = 'mssql 127.0.0.1:1433/legacy';
+const classify = (error: unknown) => classifyMssqlError(error, WHERE);
 
 function mapping(table: string, key?: string[]): Mapping {
   const [schema, tableName] = table.split('.') as [string, string];
@@ -16,13 +17,13 @@ function mapping(table: string, key?: string[]): Mapping {
 
 describe('doctor report frame', () => {
   it('a failed connection is the whole report', async () => {
-    const report = await runDoctor(WHERE, { connect: () => Promise.reject(new Error('Login failed')), close: async () => undefined }, async () => true);
+    const report = await runDoctor(WHERE, { connect: () => Promise.reject(new Error('Login failed')), close: async () => undefined, classify }, async () => true);
     expect(report).toEqual({ where: WHERE, method: 'none', lines: ['FAIL connect: Login failed'], sql: [], ok: false });
   });
 
   it('the checks say whether log capture is possible; a check that throws ends the report and keeps its statements; the session is always closed', async () => {
     const closed: string[] = [];
-    const session = { connect: async () => 'session', close: async (s: string) => void closed.push(s) };
+    const session = { connect: async () => 'session', close: async (s: string) => void closed.push(s), classify };
     const ok = await runDoctor(WHERE, session, async (_, { lines }) => {
       lines.push('ok   connected');
       return true;
@@ -42,6 +43,23 @@ describe('doctor report frame', () => {
       ok: false,
     });
     expect(closed).toEqual(['session']);
+  });
+
+  it('a check cut short by a lost server marks the report interrupted (no answer), a refused statement does not', async () => {
+    const session = { connect: async () => 'session', close: async () => undefined, classify };
+    const lost = await runDoctor(WHERE, session, async (_, { lines }) => {
+      lines.push('ok   connected');
+      throw Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ESOCKET' });
+    });
+    expect(lost).toMatchObject({ method: 'none', ok: false, lines: ['ok   connected', 'FAIL Connection lost - read ECONNRESET'] });
+    expect(lost.interrupted).toMatchObject({ code: 'SOURCE_UNREACHABLE', retryable: true });
+    expect(lost.interrupted?.message).toContain(WHERE);
+
+    const refused = await runDoctor(WHERE, session, async () => {
+      throw Object.assign(new Error("The SELECT permission was denied on the object 'orders'"), { number: 229 });
+    });
+    expect(refused).toMatchObject({ method: 'none', ok: false });
+    expect(refused.interrupted).toBeUndefined();
   });
 });
 

@@ -60,8 +60,13 @@ export function startBridgeProcess(args: string[], env: Record<string, string> =
     async waitForOutput(pattern, what, timeoutMs = 30_000) {
       await waitFor(
         () => {
-          if (pattern.test(out)) return true;
-          if (gone) throw new Error(`bridge exited before ${what}; output:\n${out.slice(-4000)}`);
+          // Complete lines only: output arrives in chunks, and a pattern found in a line whose end
+          // has not arrived yet would let the caller parse half a JSON log line.
+          if (pattern.test(out.slice(0, out.lastIndexOf('\n') + 1))) return true;
+          if (gone) {
+            if (pattern.test(out)) return true; // all of it has arrived
+            throw new Error(`bridge exited before ${what}; output:\n${out.slice(-4000)}`);
+          }
           return false;
         },
         { what, timeoutMs, intervalMs: 50 },

@@ -22,6 +22,7 @@ fields:
 /** The JSON log lines of a bridge at level error. */
 function errorLines(output: string): Array<{ msg: string; code?: string; retryInMs?: number }> {
   return output
+    .slice(0, output.lastIndexOf('\n') + 1) // complete lines: the last may still be arriving
     .split('\n')
     .filter((l) => l.startsWith('{') && l.includes('"level":50'))
     .map((l) => JSON.parse(l));

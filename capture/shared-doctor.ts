@@ -1,6 +1,6 @@
 /**
- * The frame of `hms-sync doctor`: the report every source kind gives, and for the Oracle and
- * SQL Server sources the session it reads through (connect, check, always close). What is
+ * The frame of `hms-sync doctor`: the report every source kind gives, and the session it reads
+ * through (connect, check, always close; a lost server marks the report interrupted). What is
  * checked is each source's own.
  */
 import { errorMessage, type HmsSyncError } from '../src/errors.ts';
@@ -21,9 +21,14 @@ export interface DoctorReport {
   interrupted?: HmsSyncError;
 }
 
-/** `interrupted` for a report ended by `error` (classified by the source's driver): only a lost server. */
-export function interruption(error: HmsSyncError): Pick<DoctorReport, 'interrupted'> {
-  return error.code === 'SOURCE_UNREACHABLE' ? { interrupted: error } : {};
+/** Whether an error (classified by the source's driver) says the server went away. */
+export function lostServer(error: HmsSyncError): boolean {
+  return error.code === 'SOURCE_UNREACHABLE';
+}
+
+/** `interrupted` for a report ended by `error`: only a lost server. */
+function interruption(error: HmsSyncError): Pick<DoctorReport, 'interrupted'> {
+  return lostServer(error) ? { interrupted: error } : {};
 }
 
 /**

@@ -3,11 +3,9 @@ import { errorMessage } from '../../src/errors.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
 import { loadTables, resolveKeyColumns } from './catalog.ts';
 import { classifyMysqlError, connectMysql, describeServer, quoteTable } from './connection.ts';
-import { interruption, type DoctorReport } from '../shared-doctor.ts';
+import { lostServer, runDoctor, type DoctorReport } from '../shared-doctor.ts';
 import { POLLING_NOT_BUILT, binlogProblems, readGrants, readServerSettings, replicationGrants } from './settings.ts';
 import { currentBinlogPoint } from './snapshot.ts';
-
-export type MysqlDoctorReport = DoctorReport;
 
 /** 'user@host' from CURRENT_USER() -> `'user'@'host'` for GRANT statements. */
 function account(currentUser: string): string {
@@ -21,17 +19,14 @@ function account(currentUser: string): string {
  * What `hms-sync doctor` says about a MySQL / MariaDB source: can it connect, is the binlog
  * usable for row capture, may the account read it and every mapped table. Reads only.
  */
-export async function diagnoseMysql(options: { url: string; mappings: Mapping[] }): Promise<MysqlDoctorReport> {
+export async function diagnoseMysql(options: { url: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  const lines: string[] = [];
-  const sql: string[] = [];
-  let connection: mysql.Connection;
-  try {
-    connection = await connectMysql(options.url, where);
-  } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false, ...interruption(classifyMysqlError(error, where)) };
-  }
-  try {
+  const session = {
+    connect: () => connectMysql(options.url, where),
+    close: (connection: mysql.Connection) => connection.end(),
+    classify: (error: unknown) => classifyMysqlError(error, where),
+  };
+  return runDoctor(where, session, async (connection, { lines, sql }) => {
     const settings = await readServerSettings(connection);
     const who = account(settings.user);
     lines.push(`ok   connected as ${settings.user} (${settings.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${settings.version})`);
@@ -71,7 +66,7 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
       await currentBinlogPoint(connection, settings.flavor);
       client = true;
     } catch (error) {
-      if (lostServer(error, where)) throw error; // not a missing privilege
+      if (lostServer(session.classify(error))) throw error; // not a missing privilege
       client = false;
     }
     if (replication === undefined) lines.push('note privileges come through a role: REPLICATION SLAVE is checked when the binlog is read');
@@ -86,18 +81,18 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
     try {
       tables = await loadTables(connection, options.mappings, where);
     } catch (error) {
-      if (lostServer(error, where)) throw error;
+      if (lostServer(session.classify(error))) throw error;
       lines.push(`FAIL ${errorMessage(error)}`);
       const schemas = [...new Set(options.mappings.map((m) => m.schema))];
       for (const schema of schemas) sql.push(`GRANT SELECT ON \`${schema}\`.* TO ${who};`);
-      return { where, method: 'none', lines, sql, ok: false };
+      return false;
     }
     for (const mapping of options.mappings) {
       const table = tables.get(mapping.table)!;
       try {
         await connection.query(`SELECT 1 FROM ${quoteTable(table.schema, table.name)} LIMIT 0`);
       } catch (error) {
-        if (lostServer(error, where)) throw error;
+        if (lostServer(session.classify(error))) throw error;
         logPossible = false;
         lines.push(`FAIL no SELECT on ${mapping.table}: ${errorMessage(error)}`);
         sql.push(`GRANT SELECT ON ${quoteTable(table.schema, table.name)} TO ${who};`);
@@ -112,15 +107,6 @@ export async function diagnoseMysql(options: { url: string; mappings: Mapping[] 
       }
     }
     lines.push('note the account needs no RELOAD, LOCK TABLES or write privilege: the snapshot takes no lock');
-    return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
-  } catch (error) {
-    lines.push(`FAIL ${errorMessage(error)}`);
-    return { where, method: 'none', lines, sql, ok: false, ...interruption(classifyMysqlError(error, where)) };
-  } finally {
-    await connection.end().catch(() => undefined);
-  }
-}
-
-function lostServer(error: unknown, where: string): boolean {
-  return classifyMysqlError(error, where).code === 'SOURCE_UNREACHABLE';
+    return logPossible;
+  });
 }

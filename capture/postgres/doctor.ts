@@ -3,7 +3,7 @@ import type { Mapping } from '../../src/mapping/types.ts';
 import { loadTables } from './catalog.ts';
 import { classifyPgError, connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { readSlot } from './setup.ts';
-import { interruption, type DoctorReport } from '../shared-doctor.ts';
+import { lostServer, runDoctor, type DoctorReport } from '../shared-doctor.ts';
 
 export type { DoctorReport };
 
@@ -14,15 +14,12 @@ export type { DoctorReport };
  */
 export async function diagnosePostgres(options: { url: string; publication: string; slot: string; mappings: Mapping[] }): Promise<DoctorReport> {
   const where = describeServer(options.url);
-  const lines: string[] = [];
-  const sql: string[] = [];
-  let client: pg.Client;
-  try {
-    client = await connectClient(options.url);
-  } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${(error as Error).message}`], sql, ok: false, ...interruption(classifyPgError(error, where)) };
-  }
-  try {
+  const session = {
+    connect: () => connectClient(options.url),
+    close: (client: pg.Client) => client.end(),
+    classify: (error: unknown) => classifyPgError(error, where),
+  };
+  return runDoctor(where, session, async (client, { lines, sql }) => {
     const info = (
       await client.query<{ version: string; wal_level: string; usr: string; rolreplication: string; rolsuper: string; cancreate: string }>(
         `SELECT current_setting('server_version') AS version, current_setting('wal_level') AS wal_level, current_user AS usr,
@@ -43,9 +40,9 @@ export async function diagnosePostgres(options: { url: string; publication: stri
     try {
       tables = await loadTables(client, options.mappings, where);
     } catch (error) {
-      if (classifyPgError(error, where).code === 'SOURCE_UNREACHABLE') throw error; // not a missing table: the server went away
+      if (lostServer(session.classify(error))) throw error; // not a missing table: the server went away
       lines.push(`FAIL ${(error as Error).message}`);
-      return { where, method: 'none', lines, sql, ok: false };
+      return false;
     }
     for (const mapping of options.mappings) {
       const table = tables.get(mapping.table)!;
@@ -112,11 +109,6 @@ export async function diagnosePostgres(options: { url: string; publication: stri
     // statement that matters is the ALTER ROLE above; with it, the bridge creates the slot.
     else lines.push(`note slot ${options.slot} will be created by the bridge once ${info.usr} has REPLICATION`);
     lines.push('note keep max_slot_wal_keep_size set so a stopped bridge cannot fill the disk with retained WAL');
-    return { where, method: logPossible ? 'log' : 'none', lines, sql, ok: logPossible };
-  } catch (error) {
-    lines.push(`FAIL ${(error as Error).message}`);
-    return { where, method: 'none', lines, sql, ok: false, ...interruption(classifyPgError(error, where)) };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+    return logPossible;
+  });
 }

@@ -25,7 +25,7 @@ const LATENCY_RATE = 5_000;
 const LATENCY_SECONDS = 12;
 const SMALL_YOUNG_GEN = '--max-semi-space-size=1';
 // nats-server shares the two cores with the databases and the bridge. With one Go thread running
-// code (GOMAXPROCS=1) instead of one per core it spends 30-40 % less CPU a message here (less
+// code (GOMAXPROCS=1) instead of one per core it spends 20-30 % less CPU a message here (less
 // handing of work between threads): the setting for a small host it shares, docs/benchmarks.md.
 // BENCH_NATS_GOMAXPROCS=0 runs it with Go's default (an experiment: results are not written).
 const NATS_GOMAXPROCS = Number(process.env.BENCH_NATS_GOMAXPROCS ?? 1);

@@ -72,13 +72,8 @@ export function natsReady(
   });
 }
 
-interface NatsProcessExtras {
-  /** nats-server config file text (authorization, tls, cluster ...); flags still set port, host, store dir and name. */
-  config?: string;
-  serverName?: string;
-  args?: string[];
-  goMaxProcs?: number;
-}
+/** config: nats-server config file text (authorization, tls, cluster ...); flags still set port, host, store dir and name. */
+type NatsProcessExtras = Pick<NatsOptions, 'config' | 'serverName' | 'args' | 'goMaxProcs'>;
 
 class NatsProcess implements NatsProcessServer {
   readonly backend = 'process';

@@ -108,17 +108,7 @@ export async function queryObjects<T = Record<string, unknown>>(connection: orac
   return result.rows ?? [];
 }
 
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
-
-export function quoteTable(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
-}
-
-export function quoteLiteral(value: string): string {
-  return "'" + value.replace(/'/g, "''") + "'";
-}
+export { quoteIdent, quoteLiteral, quoteTable } from './quote.ts';
 
 /** ORA- numbers this module tells apart. */
 const ORA = {

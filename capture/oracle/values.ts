@@ -7,7 +7,7 @@
  */
 import type { SourceColumnKind, SourceValue } from '../../src/mapping/types.ts';
 import { float32Text, float64Text } from '../shared-float-text.ts';
-import { quoteIdent } from './connection.ts';
+import { quoteIdent } from './quote.ts';
 
 /** A column as ALL_TAB_COLUMNS describes it. */
 export interface OracleColumn {

@@ -11,7 +11,7 @@ import type { Mapping, SourceColumnKind, SourceValue } from '../../../src/mappin
 import type { ConnectOptions, PollConnection, PollDialect, TableCatalog } from '../dialect.ts';
 import { mysqlSql } from '../sql/mysql.ts';
 import { kindForDataType } from '../../mysql/catalog.ts';
-import { describeServer as describeMysql } from '../../mysql/connection.ts';
+import { classifyMysqlError, describeServer as describeMysql } from '../../mysql/connection.ts';
 import type { BoundValue, KeyOrdering, PollColumn, PolledRow, PollTable, RangeChecksum, Statement } from '../types.ts';
 
 export function mysqlDialect(url: string): PollDialect {
@@ -80,7 +80,7 @@ class MysqlPollConnection implements PollConnection {
         decimalNumbers: false,
       });
     } catch (error) {
-      throw classifyMysqlError(error, where);
+      throw classifyPollError(error, where);
     }
     connection.on('error', () => undefined);
     try {
@@ -92,7 +92,7 @@ class MysqlPollConnection implements PollConnection {
       await connection.query('SET SESSION TRANSACTION READ ONLY');
     } catch (error) {
       await connection.end().catch(() => undefined);
-      throw classifyMysqlError(error, where);
+      throw classifyPollError(error, where);
     }
     return new MysqlPollConnection(connection, where);
   }
@@ -172,7 +172,7 @@ class MysqlPollConnection implements PollConnection {
       const [rows] = await this.connection.query(sql, params);
       return rows as R[];
     } catch (error) {
-      throw classifyMysqlError(error, this.where);
+      throw classifyPollError(error, this.where);
     }
   }
 
@@ -191,7 +191,7 @@ class MysqlPollConnection implements PollConnection {
       } as mysql.QueryOptions);
       return rows as Array<Record<string, SourceValue>>;
     } catch (error) {
-      throw classifyMysqlError(error, this.where);
+      throw classifyPollError(error, this.where);
     }
   }
 }
@@ -208,30 +208,16 @@ function canonical(column: PollColumn, value: SourceValue): SourceValue {
   return value;
 }
 
-export function classifyMysqlError(error: unknown, where: string): HmsSyncError {
-  if (error instanceof HmsSyncError) return error;
-  const e = error as { code?: string; errno?: number };
-  const message = `${where}: ${errorMessage(error)}`;
-  switch (e.code) {
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'ETIMEDOUT':
-    case 'ENOTFOUND':
-    case 'EHOSTUNREACH':
-    case 'PROTOCOL_CONNECTION_LOST':
-    case 'ER_SERVER_SHUTDOWN':
-      return new HmsSyncError('SOURCE_UNREACHABLE', message, { cause: error, retryable: true });
-    case 'ER_ACCESS_DENIED_ERROR':
-    case 'ER_DBACCESS_DENIED_ERROR':
-      return new HmsSyncError('SOURCE_AUTH', `${message}; check the user and password in the source url`, { cause: error, retryable: true });
-    case 'ER_TABLEACCESS_DENIED_ERROR':
-    case 'ER_COLUMNACCESS_DENIED_ERROR':
-      return new HmsSyncError('SOURCE_PRIVILEGE', `${message}; a DBA can run: GRANT SELECT ON <database>.* TO <bridge user>;`, { cause: error, retryable: true });
-    default:
-      // 1969 (MariaDB) / 3024 (MySQL): the statement timeout.
-      if (e.errno === 1969 || e.errno === 3024) {
-        return new HmsSyncError('SOURCE_STATE', `${message} (a polling statement hit the statement timeout)`, { cause: error, retryable: true });
-      }
-      return new HmsSyncError('SOURCE_STATE', message, { cause: error, retryable: true });
+/**
+ * The capture's classifier (capture/mysql/connection.ts: every lost-connection case it knows,
+ * auth, grants), plus the one case only polling meets: a statement that hit the session's
+ * statement timeout.
+ */
+export function classifyPollError(error: unknown, where: string): HmsSyncError {
+  const errno = (error as { errno?: number } | null)?.errno;
+  // 1969 (MariaDB) / 3024 (MySQL): the statement timeout.
+  if (errno === 1969 || errno === 3024) {
+    return new HmsSyncError('SOURCE_STATE', `${where}: ${errorMessage(error)} (a polling statement hit the statement timeout)`, { cause: error, retryable: true });
   }
+  return classifyMysqlError(error, where);
 }

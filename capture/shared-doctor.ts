@@ -19,6 +19,12 @@ export interface DoctorReport {
    * instead of taking the missing answer for a reason to poll.
    */
   interrupted?: HmsSyncError;
+  /**
+   * Set when no session could be opened: the driver's classified error (a wrong password is
+   * SOURCE_AUTH, a server that does not answer SOURCE_UNREACHABLE), for `capture: auto` to fail
+   * the attempt with.
+   */
+  connectError?: HmsSyncError;
 }
 
 /** Whether an error (classified by the source's driver) says the server went away. */
@@ -49,7 +55,8 @@ export async function runDoctor<Session>(
   try {
     connected = await session.connect();
   } catch (error) {
-    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false, ...interruption(session.classify(error)) };
+    const classified = session.classify(error);
+    return { where, method: 'none', lines: [`FAIL connect: ${errorMessage(error)}`], sql, ok: false, connectError: classified, ...interruption(classified) };
   }
   try {
     const logPossible = await check(connected, { lines, sql });

@@ -80,9 +80,9 @@ export async function chooseCaptureMethod(source: SourceConfig, mappings: Mappin
         : source.kind === 'mssql'
           ? await mssqlModules().capture.diagnoseMssql({ url: source.url, mappings })
           : await diagnosePostgres({ url: source.url, publication: source.publication, slot: source.slot, mappings });
-  if (report.lines.some((l) => l.startsWith('FAIL connect'))) {
-    throw new HmsSyncError('SOURCE_UNREACHABLE', `${report.where}: ${report.lines.join('; ')}`, { retryable: true });
-  }
+  // The probe connected, the checks could not (a restart, or a password changed in between):
+  // the driver's own classified error, so a wrong password still waits as long as one should.
+  if (report.connectError) throw report.connectError;
   // The server went away in the middle of the checks (a restart): no answer, so no reason to
   // poll. Taken for one, a restart under load would move the source to polling, which reads
   // every row again in a new epoch, and back to log capture at the next check.

@@ -16,9 +16,18 @@ function mapping(table: string, key?: string[]): Mapping {
 }
 
 describe('doctor report frame', () => {
-  it('a failed connection is the whole report', async () => {
-    const report = await runDoctor(WHERE, { connect: () => Promise.reject(new Error('Login failed')), close: async () => undefined, classify }, async () => true);
-    expect(report).toEqual({ where: WHERE, method: 'none', lines: ['FAIL connect: Login failed'], sql: [], ok: false });
+  it("a failed connection is the whole report, with the driver's classified error", async () => {
+    const login = Object.assign(new Error("Login failed for user 'reader'."), { code: 'ELOGIN' });
+    const report = await runDoctor(WHERE, { connect: () => Promise.reject(login), close: async () => undefined, classify }, async () => true);
+    expect(report).toMatchObject({ where: WHERE, method: 'none', lines: ["FAIL connect: Login failed for user 'reader'."], sql: [], ok: false });
+    // A wrong password is not a lost server: capture: auto fails the attempt with SOURCE_AUTH.
+    expect(report.connectError?.code).toBe('SOURCE_AUTH');
+    expect(report.interrupted).toBeUndefined();
+
+    const refused = Object.assign(new Error('Failed to connect to 127.0.0.1:1433 - connect ECONNREFUSED'), { code: 'ESOCKET' });
+    const unreachable = await runDoctor(WHERE, { connect: () => Promise.reject(refused), close: async () => undefined, classify }, async () => true);
+    expect(unreachable.connectError?.code).toBe('SOURCE_UNREACHABLE');
+    expect(unreachable.interrupted?.code).toBe('SOURCE_UNREACHABLE');
   });
 
   it('the checks say whether log capture is possible; a check that throws ends the report and keeps its statements; the session is always closed', async () => {

@@ -71,7 +71,8 @@ export async function pgCatchUp(
   rows: number,
   perTx: number,
   raw: boolean,
-  nodeFlags: readonly string[] = [],
+  /** Node flags for the bridge; those `hms-sync` runs with when absent. */
+  nodeFlags?: readonly string[],
 ): Promise<CatchUp> {
   const db = `bench_${label}`;
   const url = await postgres.createDatabase(db);
@@ -109,7 +110,7 @@ export async function pgCatchUp(
     offsetsBucket: `bench_${label}`,
     source: `{ name: src, kind: postgres, url: "${url}", mappings: ./mappings, publication: bench_pub, slot: bridge_${label}, snapshot: never }`,
     mappings: { 'bench.yaml': PG_MAPPING },
-    nodeFlags,
+    ...(nodeFlags && { nodeFlags }),
   });
   await using counter = await StreamCount.open(nats.url, stream);
   try {

@@ -14,6 +14,16 @@ export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 /** The scale of the 1M-row phases (RSS, polling, reconciliation); BENCH_BIG_ROWS to shrink it while developing. */
 export const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 
+/**
+ * The node flags `hms-sync` runs with: what follows `node` on bin/hms-sync.js's first line
+ * (`#!/usr/bin/env -S node FLAGS`). Bridges get them unless a phase says otherwise, and the
+ * bench process itself runs with them (its polling and reconciliation phases run in-process).
+ */
+export const CLI_NODE_FLAGS: readonly string[] = (() => {
+  const words = readFileSync(join(ROOT, 'bin', 'hms-sync.js'), 'utf8').split('\n', 1)[0]!.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1);
+})();
+
 export function log(message: string): void {
   console.error(`bench: ${message}`);
 }
@@ -82,7 +92,7 @@ export interface BridgeSpec {
   source: string;
   mappings: Record<string, string>;
   logLevel?: string;
-  /** Node flags for this bridge, before any from BENCH_BRIDGE_NODE_OPTIONS. */
+  /** Node flags for this bridge (CLI_NODE_FLAGS when absent), before any from BENCH_BRIDGE_NODE_OPTIONS. */
   nodeFlags?: readonly string[];
 }
 
@@ -107,9 +117,9 @@ log: { level: ${spec.logLevel ?? 'warn'} }
 `,
     );
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    // BENCH_BRIDGE_NODE_OPTIONS: node flags for the bridge only (experiments; the figures in
-    // docs/benchmarks.md are with none).
-    const flags = [...(spec.nodeFlags ?? []), ...(process.env.BENCH_BRIDGE_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [])];
+    // BENCH_BRIDGE_NODE_OPTIONS: node flags for the bridge only, after the others so they win
+    // (experiments; the figures in docs/benchmarks.md are with none).
+    const flags = [...(spec.nodeFlags ?? CLI_NODE_FLAGS), ...(process.env.BENCH_BRIDGE_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [])];
     this.child = spawn(process.execPath, [...flags, ...profile, join(ROOT, 'bin', 'hms-sync.js'), 'run', '-c', join(this.dir, 'hms-sync.yaml')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -84,7 +84,10 @@ describe('docker/compose.yaml', () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(runtime).toMatch(/^FROM node:20-bookworm-slim$/m);
     expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
-    expect(runtime).toMatch(/^ENV NODE_OPTIONS=--max-semi-space-size=1$/m);
+    // The entrypoint is bin/hms-sync.js run as a program, so its first line's node flags apply
+    // (test/unit/runtime/cli-node-flags.test.ts); no NODE_OPTIONS says them a second time.
+    expect(runtime).toMatch(/^RUN ln -s \/app\/bin\/hms-sync\.js \/usr\/local\/bin\/hms-sync /m);
+    expect(runtime).not.toMatch(/NODE_OPTIONS/);
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/^ENTRYPOINT \["hms-sync"\]$/m);
     expect(runtime).toMatch(/^CMD \["run", "-c", "\/config\/hms-sync\.yaml"\]$/m);

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { compiledIsCurrent } from '../bin/load.js';
 import { descendantPids } from '../src/servers/index.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,6 +117,7 @@ sources:
 log: { level: ${spec.logLevel ?? 'warn'} }
 `,
     );
+    if (!compiledIsCurrent()) log('WARNING: a source changed after dist/js was built: this bridge runs the sources through tsx (~30 MB more): its figures are not comparable');
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     // BENCH_BRIDGE_NODE_OPTIONS: node flags for the bridge only, after the others so they win
     // (experiments; the figures in docs/benchmarks.md are with none).

@@ -124,14 +124,4 @@ export function classifyPgError(error: unknown, where: string): HmsSyncError {
   }
 }
 
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
-
-export function quoteTable(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
-}
-
-export function quoteLiteral(value: string): string {
-  return "'" + value.replace(/'/g, "''") + "'";
-}
+export { quoteIdent, quoteLiteral, quoteTable } from '../shared-quote.ts';

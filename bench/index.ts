@@ -21,7 +21,7 @@ import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type Po
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
 import { mariadbCatchUp } from './mariadb.ts';
 import { dropDatabase, pgCatchUp, pgLatency } from './postgres.ts';
-import { BIG_ROWS, CLI_NODE_FLAGS, log, perRow, ROOT, ROWS } from './support.ts';
+import { BIG_ROWS, CLI_NODE_FLAGS, log, perRow, ROOT, ROWS, settle } from './support.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const phase = (name: string): boolean => only === undefined || only.includes(name);
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   // Latency first, while nothing else has run: the phases after it leave databases, WAL and
   // stream files behind whose cleanup would land in its percentiles.
   if (phase('latency')) {
+    await settle('latency');
     const latency = await pgLatency(postgres, nats, LATENCY_RATE, LATENCY_SECONDS);
     results.latency_p50_ms = latency.p50;
     results.latency_p99_ms = latency.p99;
@@ -103,12 +104,14 @@ async function main(): Promise<void> {
   if (phase('poll') || phase('reconcile')) {
     const url = await createBigTable(postgres, BIG_ROWS);
     if (phase('reconcile')) {
+      await settle('reconcile');
       const runs = await reconcileRuns(postgres, nats, url, BIG_ROWS);
       results.reconcile_1m_identical_s = round2(runs.identical.seconds);
       results.reconcile_1m_10diff_s = round2(runs.tenDiffs.seconds);
       notes.push(`CPU s, reconciliation of identical sides: ${Object.entries(runs.identical.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
     }
     if (phase('poll')) {
+      await settle('poll');
       const poll = await pollPasses(url, BIG_ROWS);
       results.poll_idle_pass_s = round2(poll.idle.seconds);
       results.poll_idle_bytes = poll.idle.bytes;

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import mysql from 'mysql2/promise';
 import type { NatsProcessServer } from '../src/servers/index.ts';
 import { startMariadbProcess } from '../test/support/mariadb.ts';
-import { Bridge, cpuSeconds, log, measureCpu, peakRssMb, perRow, StreamCount, timeCatchUp } from './support.ts';
+import { Bridge, cpuSeconds, log, measureCpu, peakRssMb, perRow, settle, StreamCount, timeCatchUp } from './support.ts';
 import type { CatchUp } from './postgres.ts';
 
 const require = createRequire(import.meta.url);
@@ -66,6 +66,7 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
   await connection.end();
   log(`MariaDB: ${rows} rows in ${perTx}-row transactions written in ${((Date.now() - generated) / 1000).toFixed(1)} s`);
 
+  await settle('mariadb');
   const rawSeconds = await bareBinlogRead(server.host, server.port, server.rootPassword, startFile, startPos, rows);
   log(`zongji read the ${rows} rows' events in ${rawSeconds.toFixed(2)} s`);
 

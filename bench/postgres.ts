@@ -16,6 +16,7 @@ import {
   peakRssMb,
   percentile,
   perRow,
+  settle,
   StreamCount,
   timeCatchUp,
   treeCpuSeconds,
@@ -95,6 +96,7 @@ export async function pgCatchUp(
   await c.end();
   log(`${rows} rows in ${perTx >= rows ? 'one transaction' : `${perTx}-row transactions`} written in ${((Date.now() - generated) / 1000).toFixed(1)} s`);
 
+  await settle(label);
   let rawRowsPerS: number | undefined;
   if (raw) {
     const seconds = rawDecode(postgres.superuserUrl(db), `raw_${label}`, endLsn);

@@ -1,6 +1,6 @@
 // What every bench phase shares: the bridge as a child process, a JetStream message count,
 // and CPU and memory read from /proc (what each process spent, not what a profile guesses).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -56,6 +56,27 @@ export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = (line[3] ?? 0) + (line[4] ?? 0);
   return (line.reduce((a, b) => a + b, 0) - idle) * TICK_S;
+}
+
+/**
+ * Before a measured phase: flushes dirty pages (`sync`) and waits, at most 30 s, until the
+ * machine is quiet (under a fifth of a core busy for half a second), so what an earlier phase
+ * left running (page writeback, a stopped server's files being freed, autovacuum) is not
+ * measured as this one's. Logs what it waited for.
+ */
+export async function settle(what: string): Promise<void> {
+  const started = Date.now();
+  spawnSync('sync');
+  for (;;) {
+    const before = machineBusySeconds();
+    await new Promise((r) => setTimeout(r, 500));
+    const cores = (machineBusySeconds() - before) / 0.5;
+    const waited = (Date.now() - started) / 1000;
+    if (cores < 0.2 || waited > 30) {
+      if (waited > 1) log(`${what}: waited ${waited.toFixed(1)} s for a quiet machine (${cores.toFixed(2)} cores busy)`);
+      return;
+    }
+  }
 }
 
 export type CpuProbes = Record<string, () => number>;

@@ -2,10 +2,11 @@
 // The CLI: the compiled copy in dist/js when it is up to date (`npm install` builds it),
 // else the TypeScript sources through tsx's loader (bin/load.js).
 //
-// The first line gives node a 1 MB young-generation semi-space (16 MB by default): envelopes
-// awaiting their JetStream acks are collected sooner, and a bridge streaming a 1M-row
-// transaction peaks ~60 MB lower, with no measurable cost in rows/s; polling passes that read
-// rows take ~30 % longer (docs/benchmarks.md, "Memory"). It applies wherever the
+// The first line gives node a 1 MB young-generation semi-space (16 MB by default): its young
+// generation stays at 2 MB instead of growing to 32 MB, and a bridge streaming a 1M-row
+// transaction peaks ~50 MB lower (under 200 MB), for more garbage-collection CPU (about twice
+// the GC time streaming a MariaDB backlog; polling passes that read rows ~30 % longer:
+// docs/benchmarks.md, "Memory"). It applies wherever the
 // file is run as a program (`hms-sync`, `npx hms-sync`, the image's entrypoint); node's
 // defaults: `node bin/hms-sync.js …` (a flag in NODE_OPTIONS does not override the first line).
 import { loadModule } from './load.js';

@@ -124,4 +124,4 @@ export function classifyPgError(error: unknown, where: string): HmsSyncError {
   }
 }
 
-export { quoteIdent, quoteLiteral, quoteTable } from '../shared-quote.ts';
+export { quoteIdent, quoteLiteral, quoteTable } from '../../src/util/sql-quote.ts';

@@ -6,9 +6,7 @@ export function pgUrl(host: string, port: number, user: string, password: string
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(db)}`;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export { quoteIdent } from '../util/sql-quote.ts';
 
 export async function pgQuery<R extends pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<R[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });

@@ -3,6 +3,7 @@ import type { Envelope } from '../../envelope/index.ts';
 import { keyToken } from '../../envelope/index.ts';
 import { errorMessage } from '../../errors.ts';
 import type { FieldType, JsonObject, JsonValue } from '../../mapping/types.ts';
+import { quoteIdent } from '../../util/sql-quote.ts';
 import type { EntityFieldTypes, SubscriberSink } from './index.ts';
 
 /** Per (entity, key token): the position of the last envelope applied, deletes included. */
@@ -29,10 +30,6 @@ export interface PostgresSinkOptions {
   /** Connect and statement timeout. */
   timeoutMs: number;
   fieldTypes: EntityFieldTypes;
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function describe(url: string): string {

@@ -1,7 +1,8 @@
 /**
  * SQL-standard quoting, the same in PostgreSQL and Oracle: identifiers in double quotes,
- * literals in single quotes, each quote doubled. No driver is imported here (the polling SQL
- * builders use it in every bridge).
+ * literals in single quotes, each quote doubled. Used by the captures, the polling SQL
+ * builders (loaded in every bridge: no driver is imported here), the PostgreSQL sink and the
+ * server launcher.
  */
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';

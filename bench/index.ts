@@ -32,20 +32,25 @@ const LATENCY_SECONDS = 12;
 // handing of work between threads): the setting for a small host it shares, docs/benchmarks.md.
 // BENCH_NATS_GOMAXPROCS=0 runs it with Go's default (an experiment: results are not written).
 const NATS_GOMAXPROCS = Number(process.env.BENCH_NATS_GOMAXPROCS ?? 1);
+const NATS_OPTIONS = { purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) };
+
+/**
+ * The bridges run the compiled copy, as after `npm install`, not the sources through tsx
+ * (whose loader thread is ~30 MB more memory): bin/hms-sync.js runs the sources while dist/js
+ * is older than them, so it is built first when it is.
+ */
+function buildIfStale(): void {
+  if (compiledIsCurrent()) return;
+  log('dist/js is older than the sources: building it (npm run build)');
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 /**
  * Runs this bench again in a node given CLI_NODE_FLAGS, unless this one has them: the polling
  * and reconciliation phases run in this process and are measured as `hms-sync` runs them.
  */
 function withCliNodeFlags(): void {
-  // The bridges run the compiled copy, as after `npm install`, not the sources through tsx
-  // (whose loader thread is ~30 MB more memory): bin/hms-sync.js runs the sources while
-  // dist/js is older than them.
-  if (!compiledIsCurrent()) {
-    log('dist/js is older than the sources: building it (npm run build)');
-    const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-    if (build.status !== 0) process.exit(build.status ?? 1);
-  }
   if (CLI_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return;
   // bin/run-ts.js took itself out of process.argv: put it back. Flags given to this node come
   // last, so they win (`node --max-semi-space-size=16 bin/run-ts.js bench/index.ts`: an experiment).
@@ -56,7 +61,7 @@ function withCliNodeFlags(): void {
 async function main(): Promise<void> {
   const started = Date.now();
   await using postgres = await startPostgresProcess({ purpose: 'bench' });
-  await using nats = await startNatsProcess({ purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) });
+  await using nats = await startNatsProcess(NATS_OPTIONS);
   const results: Record<string, number> = {};
   const notes: string[] = [];
 
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
 /** `run` against a PostgreSQL and a nats-server started for it alone, stopped afterwards. */
 async function onFreshServers<T>(run: (postgres: PostgresProcessServer, nats: NatsProcessServer) => Promise<T>): Promise<T> {
   await using postgres = await startPostgresProcess({ purpose: 'bench' });
-  await using nats = await startNatsProcess({ purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) });
+  await using nats = await startNatsProcess(NATS_OPTIONS);
   return await run(postgres, nats);
 }
 
@@ -245,5 +250,6 @@ function updateDocs(table: string): void {
   log('docs/benchmarks.md updated');
 }
 
+buildIfStale();
 withCliNodeFlags();
 await main();

@@ -33,13 +33,14 @@ process.stdout.write(JSON.stringify({ execArgv: process.execArgv, youngMb }));
 process.exit(0);
 `;
 
+const probeFile = join(dir, 'probe.mjs');
+writeFileSync(probeFile, PROBE);
+
 function probe(command: string, args: string[]): { execArgv: string[]; youngMb: number } {
-  const file = join(dir, 'probe.mjs');
-  writeFileSync(file, PROBE);
   const out = execFileSync(command, args, {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(file).href}` },
+    env: { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(probeFile).href}` },
   });
   return JSON.parse(out) as { execArgv: string[]; youngMb: number };
 }

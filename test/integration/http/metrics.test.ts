@@ -81,8 +81,16 @@ describe('GET /metrics', () => {
     expect(lagged.get('hms_sync_capture_lag_seconds{source="fhwa"}')).toBeGreaterThanOrEqual(0);
     expect(lagged.get(`hms_sync_pg_slot_unconfirmed_wal_bytes{source="fhwa",slot="${setup.slot}"}`)).toBeGreaterThanOrEqual(0);
 
-    // /api/sources carries the slot reading too.
-    const sources = (await requestJson(`${base}/api/sources`)).body;
+    // /api/sources carries the slot reading too. The reading above may be one taken while the
+    // snapshot ran, before the stream attached to the slot (active false then, and correctly
+    // so); the slot is read every 5 s, so a reading from after the attach comes within one interval.
+    const sources = await waitFor(
+      async () => {
+        const body = (await requestJson(`${base}/api/sources`)).body;
+        return body[0]?.slot?.active === true ? body : false;
+      },
+      { what: 'a slot reading taken while the stream is attached', timeoutMs: 15_000 },
+    );
     expect(sources[0].slot).toMatchObject({ slot: setup.slot, maxBytes: 1024 ** 3, active: true });
     expect(sources[0].slot.retainedBytes).toBeGreaterThan(0);
 

@@ -50,13 +50,34 @@ const CP1252_80_9F = [
   0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
 ];
 
+/** The bytes 0x80-0x9F as ISO-8859-1 decodes them (C1 controls), to map them to Windows-1252. */
+const HAS_C1 = /[\u0080-\u009f]/;
+const C1_CONTROLS = /[\u0080-\u009f]/g;
+const fromC1 = (c: string): string => String.fromCharCode(CP1252_80_9F[c.charCodeAt(0) - 0x80]!);
+
+/**
+ * Node's 'latin1' decoding is ISO-8859-1 (byte n -> U+00nn) in one native call; only the 32
+ * bytes where Windows-1252 differs are mapped afterwards. A character-by-character `+=` built
+ * one string a byte, about 2 KB of garbage a MariaDB row (docs/benchmarks.md).
+ */
 function decodeLatin1(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return HAS_C1.test(text) ? text.replace(C1_CONTROLS, fromC1) : text;
+}
+
+/** UTF-32 (big-endian, as MySQL stores it): code points collected, then made a string in one call per chunk. */
+function decodeUtf32(bytes: Uint8Array): string {
+  const CHUNK = 4096;
   let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    out += String.fromCharCode(b >= 0x80 && b <= 0x9f ? CP1252_80_9F[b - 0x80]! : b);
+  const points: number[] = [];
+  for (let i = 0; i + 3 < bytes.length; i += 4) {
+    points.push(((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!);
+    if (points.length === CHUNK) {
+      out += String.fromCodePoint(...points);
+      points.length = 0;
+    }
   }
-  return out;
+  return points.length > 0 ? out + String.fromCodePoint(...points) : out;
 }
 
 export function isBinaryCharset(charset: string | null | undefined): boolean {
@@ -71,13 +92,7 @@ export function charsetSupported(charset: string): boolean {
 /** Bytes in `charset` -> text; undefined for a character set this build cannot decode. */
 export function decodeText(bytes: Uint8Array, charset: string): string | undefined {
   if (charset === 'latin1' || charset === 'ascii') return decodeLatin1(bytes);
-  if (charset === 'utf32') {
-    let out = '';
-    for (let i = 0; i + 3 < bytes.length; i += 4) {
-      out += String.fromCodePoint(((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!);
-    }
-    return out;
-  }
+  if (charset === 'utf32') return decodeUtf32(bytes);
   const label = ENCODINGS[charset];
   if (label === undefined) return undefined;
   let decoder = decoders.get(label);

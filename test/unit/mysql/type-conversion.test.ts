@@ -91,6 +91,30 @@ describe('character sets', () => {
     expect(charsetSupported('armscii8')).toBe(false);
     expect(charsetSupported('gbk')).toBe(true);
   });
+
+  it('decodes every latin1 byte as Windows-1252, from any slice of a buffer, call after call', () => {
+    // The Windows-1252 row 0x80-0x9F as characters; the five bytes Windows leaves undefined stay C1 controls.
+    const row80 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+    let expected = '';
+    for (let b = 0; b < 256; b++) expected += b >= 0x80 && b <= 0x9f ? row80[b - 0x80] : String.fromCharCode(b);
+    const all = Buffer.from(Array.from({ length: 256 }, (_, b) => b));
+    // A slice at an offset inside a larger buffer, as the binlog parser hands values over.
+    const framed = Buffer.concat([Buffer.from('xxxx'), all, Buffer.from('yy')]).subarray(4, 260);
+    for (let round = 0; round < 3; round++) {
+      expect(decodeText(framed, 'latin1')).toBe(expected);
+      expect(decodeText(Buffer.from('plain ascii'), 'latin1')).toBe('plain ascii');
+      expect(decodeText(Buffer.from([0x41, 0x9f]), 'ascii')).toBe('AŸ');
+    }
+    expect(decodeText(Buffer.alloc(0), 'latin1')).toBe('');
+  });
+
+  it('decodes long utf32 text whole', () => {
+    const text = 'Zürich 😀 '.repeat(1_000);
+    const bytes = Buffer.alloc([...text].length * 4);
+    [...text].forEach((ch, i) => bytes.writeUInt32BE(ch.codePointAt(0)!, i * 4));
+    expect(decodeText(bytes, 'utf32')).toBe(text);
+    expect(decodeText(Buffer.alloc(0), 'utf32')).toBe('');
+  });
 });
 
 describe('server checks', () => {

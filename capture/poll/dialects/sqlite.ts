@@ -12,7 +12,7 @@ import { HmsSyncError, errorMessage } from '../../../src/errors.ts';
 import type { Mapping, SourceColumnKind, SourceValue } from '../../../src/mapping/types.ts';
 import type { ConnectOptions, PollConnection, PollDialect, TableCatalog } from '../dialect.ts';
 import { RowHasher } from '../row-hash.ts';
-import { SQLITE_HASH_SUM, SQLITE_ROW_HASH, sqliteSql } from '../sql/sqlite.ts';
+import { SQLITE_HASH_SUM, SQLITE_ROW_HASH, sqliteFlavor, sqliteSql } from '../sql/sqlite.ts';
 import type { KeyOrdering, PollColumn, PolledRow, PollTable, RangeChecksum, Statement } from '../types.ts';
 
 export function sqliteDialect(file: string): PollDialect {
@@ -104,16 +104,16 @@ class SqlitePollConnection implements PollConnection {
     const out = new Map<string, TableCatalog>();
     const missing: Mapping[] = [];
     for (const m of mappings) {
-      const schema = m.schema.replace(/"/g, '""');
+      const schema = sqliteFlavor.ident(m.schema);
       const info = this.run(() =>
-        this.db.prepare(`PRAGMA "${schema}".table_info("${m.tableName.replace(/"/g, '""')}")`).all(),
+        this.db.prepare(`PRAGMA ${schema}.table_info(${sqliteFlavor.ident(m.tableName)})`).all(),
       ) as Array<{ name: string; type: string; pk: bigint }>;
       if (info.length === 0) {
         missing.push(m);
         continue;
       }
       const ddl = this.run(() =>
-        this.db.prepare(`SELECT sql FROM "${schema}".sqlite_master WHERE type = 'table' AND name = ?`).get(m.tableName),
+        this.db.prepare(`SELECT sql FROM ${schema}.sqlite_master WHERE type = 'table' AND name = ?`).get(m.tableName),
       ) as { sql: string | null } | undefined;
       const collated = /\bCOLLATE\b/i.test(ddl?.sql ?? '');
       const columns: PollColumn[] = info.map((c) => {

@@ -68,4 +68,29 @@ describe('poll: sqlite file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads a table whose name holds a double quote and a space', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poll-sqlite-'));
+    const file = join(dir, 'legacy.db');
+    const db = new Database(file);
+    try {
+      db.exec(`CREATE TABLE "old ""A"" culverts" ("ID" INTEGER PRIMARY KEY, "LA""BEL" TEXT)`);
+      const insert = db.prepare(`INSERT INTO "old ""A"" culverts" VALUES (?, ?)`);
+      for (let i = 1; i <= 3; i++) insert.run(i, `c${i}`);
+      await using bridge = await startPollBridge({
+        natsUrl: inject('natsUrl'),
+        id: uniqueName('pollsqlitequoted'),
+        source: { name: 'files', kind: 'sqlite', url: `sqlite:${file}`, path: file },
+        mappings: { 'CULVERTS.yaml': `table: 'main.old "A" culverts'\nentity: culvert\nfields:\n  id: { from: ID, type: bigint }\n  label: { from: 'LA"BEL', type: string }\n` },
+        poll: { intervalMs: 100, chunkSize: 10 },
+      });
+      const entity = `${bridge.prefix}.files.culvert.`;
+      const messages = await waitForStream(inject('natsUrl'), bridge.stream, (all) => under(all, entity).length >= 3, '3 r envelopes');
+      expect(under(messages, entity).map((m) => `${m.body.op} ${m.body.after.id} ${m.body.after.label}`).sort()).toEqual(['r 1 c1', 'r 2 c2', 'r 3 c3']);
+      await bridge.stop();
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,6 +6,7 @@ import type { Mapping, SourceColumn } from '../../src/mapping/types.ts';
 import { tableRoute, translate } from '../../src/pipeline/translate.ts';
 import type { RawChange } from '../../src/ports.ts';
 import { PG_MAPPING } from '../postgres.ts';
+import { measureAllocation } from './allocation.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const mapping = parseMapping('bench.yaml', PG_MAPPING).mapping as Mapping;
@@ -29,3 +30,8 @@ for (let round = 0; round < 3; round++) {
   const ms = performance.now() - started;
   console.log(`translate: ${((ms * 1000) / rows).toFixed(2)} µs a row (${bytes / rows} bytes a payload)`);
 }
+const allocation = await measureAllocation(() => {
+  for (const change of changes) translate(change, route, ctx, '2026-11-22T07:00:00.001Z');
+});
+console.log(`translate: ${Math.round(allocation.bytes / rows)} bytes allocated a row; by function:`);
+for (const [name, bytes] of allocation.byFunction.slice(0, 8)) console.log(`  ${String(Math.round(bytes / rows)).padStart(5)} ${name}`);

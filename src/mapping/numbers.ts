@@ -16,8 +16,43 @@ function stripLeadingZeros(digits: string): string {
   return i === 0 ? digits : digits.slice(i);
 }
 
+/**
+ * Whether `text` is already what normalization gives: `-?(0|[1-9][0-9]*)`, followed, when
+ * `fraction`, by an optional `.` and one or more digits; never a negative zero. What databases
+ * send is nearly always in this form, and checking it by character codes allocates nothing,
+ * where the regular expressions below make a match array and substrings for every value.
+ */
+function isCanonical(text: string, fraction: boolean): boolean {
+  const n = text.length;
+  let i = text.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  const negative = i === 1;
+  if (i >= n) return false;
+  let nonZero = false;
+  const first = text.charCodeAt(i);
+  if (first === 48) {
+    i++; // a lone leading '0'
+  } else {
+    if (first < 49 || first > 57) return false;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+    }
+    nonZero = true;
+  }
+  if (i < n) {
+    if (!fraction || text.charCodeAt(i) !== 46 || i + 1 === n) return false; // '.' and at least one digit
+    for (i++; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return false;
+      if (c !== 48) nonZero = true;
+    }
+  }
+  return !negative || nonZero;
+}
+
 /** "+007" -> "7", "-0" -> "0", "12.000" -> "12"; undefined if not an integer. */
 export function normalizeIntegerText(text: string): string | undefined {
+  if (isCanonical(text, false)) return text;
   const m = INTEGER_TEXT.exec(text);
   if (m === null) return undefined;
   const digits = stripLeadingZeros(m[2]!);
@@ -30,6 +65,7 @@ export function normalizeIntegerText(text: string): string | undefined {
  * Undefined for anything else (NaN, Infinity, garbage).
  */
 export function normalizeDecimal(text: string): string | undefined {
+  if (isCanonical(text, true)) return text;
   const m = DECIMAL_TEXT.exec(text);
   if (m === null) return undefined;
   const intPart = m[2]!;

@@ -88,3 +88,47 @@ describe('translate', () => {
     expect(decode(out.message.payload)).toMatchObject({ op: 'u', before: null, after: { nextDate: '2024-09-02' } });
   });
 });
+
+describe('envelope bytes', () => {
+  /** What the payload must be: JSON.stringify of the Envelope, keys in the contract's order. */
+  function expectedJson(payload: Uint8Array): string {
+    const e = decode(payload);
+    const source = {
+      name: e.source.name,
+      kind: e.source.kind,
+      table: e.source.table,
+      capture: e.source.capture,
+      position: e.source.position,
+      commitTs: e.source.commitTs,
+      ...(e.source.refetched ? { refetched: e.source.refetched } : {}),
+    };
+    return JSON.stringify({ id: e.id, op: e.op, entity: e.entity, key: e.key, before: e.before, after: e.after, source, mapping: e.mapping, ts: e.ts });
+  }
+
+  it('are JSON.stringify of the envelope, for every op, capture, source and value shape', () => {
+    const quoted = parseMapping('q.yaml', `table: public.inspections\nentity: culvert\nkey: [BRG_ID]\nfields:\n  bridgeId: { from: BRG_ID, type: string }\n  remarks: { from: REMARKS }\n`).mapping as Mapping;
+    const quotedRoute = tableRoute(quoted, ['BRG_ID']);
+    const cases: Array<[RawChange, typeof route, typeof ctx]> = [
+      [change({}), route, ctx],
+      [change({ capture: 'snapshot', op: 'r', commitTs: null }), route, ctx],
+      [change({ op: 'u', before: { BRG_ID: 'B-1', NEXT_INSP_DT: '20240101', REMARKS: 'was "ok"\n' } }), route, ctx],
+      [change({ op: 'd', row: null }), route, ctx],
+      [change({ op: 't', row: null, keyRow: undefined }), route, ctx],
+      [change({ refetched: ['REMARKS'] }), route, ctx],
+      [change({ row: { BRG_ID: 'Zürich ✓ 😀 \u0001', NEXT_INSP_DT: '20240902', REMARKS: '\\ "\u2028' } }), route, { ...ctx, sourceName: 'other', sourceKind: 'mysql' }],
+      [change({}), route, { ...ctx, positionPrefix: '~0001-' }],
+      [change({}), route, { ...ctx, sourceName: 'second' }],
+      [change({ capture: 'poll' }), quotedRoute, ctx],
+      [change({}), quotedRoute, { ...ctx, sourceName: 'second' }],
+      [change({}), route, ctx],
+    ];
+    for (const [c, r, x] of cases) {
+      const out = translate(c, r, x, '2026-11-21T14:00:00.010Z');
+      expect(out.deadLetter).toBe(false);
+      expect(Buffer.from(out.message.payload).toString('utf8')).toBe(expectedJson(out.message.payload));
+    }
+    const other = translate(cases[6]![0], route, cases[6]![2], 'now');
+    expect(decode(other.message.payload).source).toMatchObject({ name: 'other', kind: 'mysql' });
+    expect(decode(translate(change({ capture: 'poll' }), quotedRoute, ctx, 'now').message.payload)).toMatchObject({ entity: 'culvert', source: { capture: 'poll' } });
+  });
+});

@@ -1,5 +1,5 @@
 import type { Logger } from '../src/log.ts';
-import { captureObserver } from '../src/metrics/observer.ts';
+import type { CaptureObserver } from '../src/metrics/observer.ts';
 import { ProgressMeter, type ProgressView } from '../src/metrics/progress.ts';
 import type { ChangeBatch, RawChange, SnapshotProgress } from '../src/ports.ts';
 
@@ -27,12 +27,14 @@ export async function* snapshotWithProgress<Point, Key, C>(options: {
   checkpoint: (progress: SnapshotProgress<Point, Key>) => C;
   log: Logger;
   signal: AbortSignal;
+  /** The attempt's observer (src/metrics/observer.ts): progress, and row estimates unless `estimateRows` is given. */
+  observer?: CaptureObserver;
   /** Rows a table holds (an estimate is fine); default: the capture observer's estimate. */
   estimateRows?: (table: string) => Promise<number | undefined>;
   onProgress?: (view: ProgressView | undefined) => void;
 }): AsyncGenerator<ChangeBatch<C>> {
   let { progress } = options;
-  const observer = captureObserver();
+  const { observer } = options;
   const estimateRows = options.estimateRows ?? observer?.estimateRows;
   const report = (view: ProgressView | undefined): void => {
     options.onProgress?.(view);

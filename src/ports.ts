@@ -6,6 +6,7 @@
 import type { CaptureMethod, Op } from './envelope/envelope.ts';
 import type { Logger } from './log.ts';
 import type { Mapping, SourceColumn, SourceRow } from './mapping/types.ts';
+import type { CaptureObserver } from './metrics/observer.ts';
 
 export interface RawChange {
   op: Op;
@@ -83,6 +84,8 @@ export interface LogSourceOptions {
   log: Logger;
   /** Called once per attempt when setup succeeded, with each table's key columns. */
   onReady?: (keyColumns: Map<string, string[]>) => void;
+  /** Where snapshot progress goes (the bridge's /api/sources); absent outside a bridge. */
+  observer?: CaptureObserver;
 }
 
 /**

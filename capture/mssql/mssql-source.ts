@@ -139,6 +139,7 @@ export class MssqlSource implements CaptureSource<MssqlCheckpoint> {
         checkpoint: (p): MssqlCheckpoint => ({ kind: 'snapshot', progress: p }),
         log: options.log,
         signal,
+        ...(options.observer !== undefined ? { observer: options.observer } : {}),
       });
       if (signal.aborted) return;
     }

@@ -198,6 +198,7 @@ export class MysqlSource implements CaptureSource<MysqlCheckpoint> {
       checkpoint: (p): MysqlCheckpoint => ({ kind: 'snapshot', progress: p }),
       log: this.options.log,
       signal,
+      ...(this.options.observer !== undefined ? { observer: this.options.observer } : {}),
     });
   }
 

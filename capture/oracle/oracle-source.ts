@@ -139,6 +139,7 @@ export class OracleSource implements CaptureSource<OracleCheckpoint> {
         checkpoint: (p): OracleCheckpoint => ({ kind: 'snapshot', progress: p }),
         log: options.log,
         signal,
+        ...(options.observer !== undefined ? { observer: options.observer } : {}),
       });
       if (signal.aborted) return;
     }

@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/log.ts';
-import { captureObserver } from '../../src/metrics/observer.ts';
+import type { CaptureObserver } from '../../src/metrics/observer.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
 import {
@@ -64,6 +64,8 @@ export interface PollEngineOptions {
   now?: () => number;
   /** A paused table (docs/pause-resume.md) is skipped by every pass: no reads, state untouched. */
   isPaused?: (table: string) => boolean;
+  /** Told of every pass that ends (the bridge's metrics). */
+  observer?: CaptureObserver;
 }
 
 export type PassKind = 'full' | 'held';
@@ -324,7 +326,7 @@ export class PollEngine {
     this.stats.chunks = this.tables.reduce((n, rt) => n + rt.state.chunks.length, 0);
     this.stats.last = ctx.stats;
     // Pass durations for /metrics: the bridge's observer of this attempt (none outside the bridge).
-    captureObserver()?.pollPass?.(ctx.stats.kind, ctx.stats.durationMs);
+    this.options.observer?.pollPass?.(ctx.stats.kind, ctx.stats.durationMs);
   }
 
   /**

@@ -66,6 +66,7 @@ export function createPollSource(ctx: CaptureContext, extra: Partial<PollSourceO
     offsets: ctx.offsets,
     log: ctx.log,
     onReady: ctx.onReady,
+    ...(ctx.observer !== undefined ? { observer: ctx.observer } : {}),
     intervalMs: source.poll.intervalMs,
     debounceMs: source.poll.debounceMs,
     chunkSize: source.poll.chunkSize,

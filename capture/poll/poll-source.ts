@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HmsSyncError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Mapping } from '../../src/mapping/types.ts';
+import type { CaptureObserver } from '../../src/metrics/observer.ts';
 import type { CaptureSource, ChangeBatch, OffsetStore } from '../../src/ports.ts';
 import type { PollDialect, TableCatalog } from './dialect.ts';
 import { PollEngine, type EngineStats, type PassKind, type PollCheckpoint } from './engine.ts';
@@ -47,6 +48,8 @@ export interface PollSourceOptions {
   requests?: ResyncQueue;
   /** A paused table is skipped by every pass until resumed (docs/pause-resume.md). */
   isPaused?: (table: string) => boolean;
+  /** Told of every pass that ends (src/metrics/observer.ts). */
+  observer?: CaptureObserver;
 }
 
 export const POLL_DEFAULTS = {
@@ -104,6 +107,7 @@ export class PollSource implements CaptureSource<PollCheckpoint> {
       defaultSweepMs: options.sweepMs ?? POLL_DEFAULTS.sweepMs,
       log: options.log,
       ...(options.isPaused !== undefined ? { isPaused: options.isPaused } : {}),
+      ...(options.observer !== undefined ? { observer: options.observer } : {}),
     });
     await engine.load(tables, new Map(options.mappings.flatMap((m) => (m.poll?.sweepMs ? [[m.table, m.poll.sweepMs] as const] : []))));
     this.engine = engine;

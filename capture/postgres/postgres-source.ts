@@ -180,6 +180,7 @@ export class PostgresSource implements CaptureSource<PgCheckpoint> {
       checkpoint: (p): PgCheckpoint => ({ kind: 'snapshot', progress: p }),
       log: this.options.log,
       signal,
+      ...(this.options.observer !== undefined ? { observer: this.options.observer } : {}),
     });
   }
 

@@ -1,13 +1,14 @@
 /**
  * What capture code reports to the bridge while an attempt runs: snapshot progress and
- * polling passes. Carried in an AsyncLocalStorage set around each attempt by the bridge
- * (src/runtime/bridge.ts), so that every capture module (postgres, mysql, oracle, polling)
- * reports through the shared helpers (capture/snapshot-progress.ts, capture/poll/poll-source.ts)
- * without each module and src/runtime/sources.ts threading one more callback through its
- * options. Outside an attempt (`hms-sync snapshot`, tests) there is no observer and the
- * helpers only log.
+ * polling passes. The bridge makes one per source (src/runtime/bridge.ts) and hands it to the
+ * capture module with the rest of its options (CaptureContext.observer, LogSourceOptions.observer),
+ * which pass it on to the shared helpers (capture/snapshot-progress.ts, capture/poll/engine.ts).
+ * Outside an attempt (`hms-sync snapshot`, tests) there is none and the helpers only log.
+ *
+ * It was carried in an AsyncLocalStorage until 2026-12-05: on node 20 that turns on promise
+ * hooks for every promise of the process, ~6 % of the bridge's allocation while it streams
+ * (docs/benchmarks.md), for a value read a few times an attempt.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ProgressView } from './progress.ts';
 
 export interface CaptureObserver {
@@ -19,22 +20,10 @@ export interface CaptureObserver {
   pollPass?(kind: string, durationMs: number): void;
 }
 
-const storage = new AsyncLocalStorage<CaptureObserver>();
-
-/** Runs `fn` (an attempt) with `observer` visible to the capture code it calls. */
-export function withCaptureObserver<T>(observer: CaptureObserver, fn: () => T): T {
-  return storage.run(observer, fn);
-}
-
-/** The observer of the attempt this code runs in, if any. */
-export function captureObserver(): CaptureObserver | undefined {
-  return storage.getStore();
-}
-
-/** Runs one attempt with `observer`; its snapshot progress is cleared when the attempt ends. */
+/** Runs one attempt; the snapshot progress it reported to `observer` is cleared when it ends. */
 export async function observeAttempt<T>(observer: CaptureObserver, attempt: () => Promise<T>): Promise<T> {
   try {
-    return await storage.run(observer, attempt);
+    return await attempt();
   } finally {
     observer.snapshotProgress?.(undefined);
   }

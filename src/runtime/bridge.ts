@@ -217,7 +217,7 @@ export async function startBridge(config: Config, log: Logger, signal: AbortSign
               }, (method, reason) => {
                 const current = status.get(source.name)!;
                 status.set(source.name, { ...current, method, methodReason: reason });
-              }, pause)),
+              }, pause, observer)),
             ),
           ),
       },
@@ -249,6 +249,7 @@ async function runAttempt(
   markOnline: () => void,
   onMethod: (method: 'log' | 'poll', reason: string) => void,
   pause: PauseWatch,
+  observer: CaptureObserver,
 ): Promise<void> {
   const routes = new Map<string, TableRoute>();
   let routesReady!: () => void;
@@ -261,7 +262,7 @@ async function runAttempt(
   const discardHeld = (): Promise<void> => discardHeldChanges(config, source, mappings, nc, log);
   const plan = await planEpoch({ source, mappings, offsets, log }, choice, discardHeld);
   if (plan.action === 'switch-to-log') {
-    await switchToLog(config, source, mappings, offsets, nc, log, counters, signal, markOnline, plan.record, discardHeld);
+    await switchToLog(config, source, mappings, offsets, nc, log, counters, signal, markOnline, plan.record, discardHeld, observer);
     return;
   }
   const captureContext = {
@@ -269,6 +270,7 @@ async function runAttempt(
     mappings,
     offsets,
     log,
+    observer,
     onReady: (keyColumns: Map<string, string[]>) => {
       for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
       routesReady();
@@ -345,6 +347,7 @@ async function switchToLog(
   markOnline: () => void,
   record: MethodRecord,
   discardHeld: () => Promise<void>,
+  observer: CaptureObserver,
 ): Promise<void> {
   log.info({ event: 'capture_method_switching', from: 'poll', to: 'log', epoch: record.epoch }, `source ${source.name}: switching to log capture`);
   const start = await prepareLogStart({ source, mappings, offsets, log });
@@ -357,6 +360,7 @@ async function switchToLog(
       mappings,
       offsets,
       log,
+      observer,
       onReady: (keyColumns) => {
         for (const mapping of mappings) routes.set(mapping.table, tableRoute(mapping, keyColumns.get(mapping.table) ?? []));
         markOnline();

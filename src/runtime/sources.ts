@@ -19,6 +19,7 @@ import type { SourceConfig } from '../config/index.ts';
 import { HmsSyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Mapping } from '../mapping/types.ts';
+import type { CaptureObserver } from '../metrics/observer.ts';
 import type { CaptureSource, OffsetStore } from '../ports.ts';
 
 /** What every capture module is given. */
@@ -29,6 +30,8 @@ export interface CaptureContext {
   log: Logger;
   /** Call once per attempt when setup succeeded, with each mapped table's key columns. */
   onReady: (keyColumns: Map<string, string[]>) => void;
+  /** Snapshot progress and polling passes go here (src/metrics/observer.ts). */
+  observer?: CaptureObserver;
 }
 
 export type CaptureMethod = 'log' | 'poll';
@@ -118,6 +121,7 @@ export function createCaptureSource(ctx: CaptureContext, method: CaptureMethod):
     offsets: ctx.offsets,
     log: ctx.log,
     onReady: ctx.onReady,
+    ...(ctx.observer !== undefined ? { observer: ctx.observer } : {}),
   };
   switch (source.kind) {
     case 'postgres':

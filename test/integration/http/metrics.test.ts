@@ -1,11 +1,12 @@
 // GET /metrics of a running bridge: envelope counters by source/entity/op, dead letters, the
 // publish latency histogram, capture lag and the replication slot's retained WAL; and
-// GET /api/dead-letters for the row that did not map.
+// GET /api/dead-letters for the row that did not map; and what the capture reports to the
+// bridge (src/metrics/observer.ts): a snapshot's progress in /api/sources, polling passes in /metrics.
 import { describe, expect, inject, it } from 'vitest';
-import { workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
 import { crewsMapping } from '../../support/crews-mapping.ts';
-import { httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
+import { httpBaseUrl, httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
 import { waitFor } from '../../support/wait.ts';
 
 /** Sample lines of the exposition text as name{labels} -> value. */
@@ -106,4 +107,60 @@ describe('GET /metrics', () => {
     expect(bridge.output()).toMatch(/"event":"capture_method".*"capture":"log"/);
     expect(bridge.output()).toMatch(/"event":"source_state","state":"online","previous":"starting"/);
   }, 90_000);
+
+  it('shows a running snapshot with its progress in /api/sources, and times polling passes in /metrics', async () => {
+    await using db = await freshDatabase('observer');
+    using ws = workspace();
+    await db.query(`CREATE TABLE crews ("CREW_ID" text PRIMARY KEY, "SIZE" text)`);
+    await db.query(`INSERT INTO crews SELECT 'C' || g, g::text FROM generate_series(1, 100000) g`);
+    await db.query('ANALYZE crews');
+    // Log capture: the snapshot reads 100,000 rows 200 at a time (seconds), and the HTTP API is
+    // up before it starts, so its progress is there to be seen while it runs.
+    const logSetup = writeBridgeFiles(ws, {
+      natsUrl: inject('natsUrl'),
+      id: uniqueName('observerlog'),
+      source: { name: 'fhwa', url: db.url, extra: 'poll:\n  chunkSize: 200' },
+      mappings: { 'CREWS.yaml': crewsMapping('size') },
+      top: httpConfig('metrics-token'),
+    });
+    {
+      // Not startHttpBridge: it waits for "streaming changes", which comes after the snapshot.
+      await using bridge = startBridgeProcess(['run', '-c', logSetup.configPath]);
+      const base = await httpBaseUrl(bridge);
+      const running = await waitFor(
+        async () => {
+          const body = (await requestJson(`${base}/api/sources`)).body;
+          return body[0]?.progress?.done > 0 ? body[0].progress : false;
+        },
+        { what: 'snapshot progress in /api/sources', timeoutMs: 60_000, intervalMs: 20 },
+      );
+      expect(running).toMatchObject({ task: 'snapshot', source: 'fhwa', table: 'public.crews' });
+      expect(running.done).toBeLessThan(100_000);
+      // The total is the planner's estimate (ANALYZE above), which reaches the snapshot through the observer too.
+      expect(running.total).toBeGreaterThan(50_000);
+      await waitFor(
+        async () => {
+          const body = (await requestJson(`${base}/api/sources`)).body;
+          return body[0]?.progress === undefined && body[0]?.envelopes === 100_000;
+        },
+        { what: 'the snapshot done and its progress cleared', timeoutMs: 60_000 },
+      );
+    }
+    // Polling: every pass ends in the pass-duration histogram (a small table: the first pass reads it all).
+    await db.query(`DELETE FROM crews WHERE length("CREW_ID") > 3`);
+    using pollWs = workspace();
+    const pollSetup = writeBridgeFiles(pollWs, {
+      natsUrl: inject('natsUrl'),
+      id: uniqueName('observerpoll'),
+      source: { name: 'fhwa', url: db.url, extra: 'capture: poll\npoll:\n  interval: 100ms' },
+      mappings: { 'CREWS.yaml': crewsMapping('size') },
+      top: httpConfig('metrics-token'),
+    });
+    await using polled = startBridgeProcess(['run', '-c', pollSetup.configPath]);
+    const pollBase = await httpBaseUrl(polled);
+    await waitFor(async () => ((await scrape(pollBase)).values.get('hms_sync_poll_pass_duration_seconds_count{source="fhwa",kind="full"}') ?? 0) >= 2, {
+      what: 'polling passes timed in /metrics',
+      timeoutMs: 30_000,
+    });
+  }, 150_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMapping } from '../../../src/mapping/index.ts';
 import type { Mapping, SourceColumn, SourceColumnKind } from '../../../src/mapping/types.ts';
-import { tableRoute, translate } from '../../../src/pipeline/translate.ts';
+import { tableRoute, translate, type TranslateContext } from '../../../src/pipeline/translate.ts';
 import type { RawChange } from '../../../src/ports.ts';
 
 const { mapping } = parseMapping(
@@ -108,7 +108,7 @@ describe('envelope bytes', () => {
   it('are JSON.stringify of the envelope, for every op, capture, source and value shape', () => {
     const quoted = parseMapping('q.yaml', `table: public.inspections\nentity: culvert\nkey: [BRG_ID]\nfields:\n  bridgeId: { from: BRG_ID, type: string }\n  remarks: { from: REMARKS }\n`).mapping as Mapping;
     const quotedRoute = tableRoute(quoted, ['BRG_ID']);
-    const cases: Array<[RawChange, typeof route, typeof ctx]> = [
+    const cases: Array<[RawChange, typeof route, TranslateContext]> = [
       [change({}), route, ctx],
       [change({ capture: 'snapshot', op: 'r', commitTs: null }), route, ctx],
       [change({ op: 'u', before: { BRG_ID: 'B-1', NEXT_INSP_DT: '20240101', REMARKS: 'was "ok"\n' } }), route, ctx],

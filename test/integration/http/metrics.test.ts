@@ -3,7 +3,7 @@
 // GET /api/dead-letters for the row that did not map; and what the capture reports to the
 // bridge (src/metrics/observer.ts): a snapshot's progress in /api/sources, polling passes in /metrics.
 import { describe, expect, inject, it } from 'vitest';
-import { startBridgeProcess, workspace, writeBridgeFiles } from '../../support/bridge.ts';
+import { startBridgeProcess, workspace, writeBridgeFiles, type BridgeProcess, type Workspace } from '../../support/bridge.ts';
 import { freshDatabase, uniqueName } from '../../support/context.ts';
 import { crewsMapping } from '../../support/crews-mapping.ts';
 import { httpBaseUrl, httpConfig, requestJson, startHttpBridge } from '../../support/http.ts';
@@ -110,23 +110,29 @@ describe('GET /metrics', () => {
 
   it('shows a running snapshot with its progress in /api/sources, and times polling passes in /metrics', async () => {
     await using db = await freshDatabase('observer');
-    using ws = workspace();
     await db.query(`CREATE TABLE crews ("CREW_ID" text PRIMARY KEY, "SIZE" text)`);
     await db.query(`INSERT INTO crews SELECT 'C' || g, g::text FROM generate_series(1, 100000) g`);
     await db.query('ANALYZE crews');
-    // Log capture: the snapshot reads 100,000 rows 200 at a time (seconds), and the HTTP API is
-    // up before it starts, so its progress is there to be seen while it runs.
-    const logSetup = writeBridgeFiles(ws, {
-      natsUrl: inject('natsUrl'),
-      id: uniqueName('observerlog'),
-      source: { name: 'fhwa', url: db.url, extra: 'poll:\n  chunkSize: 200' },
-      mappings: { 'CREWS.yaml': crewsMapping('size') },
-      top: httpConfig('metrics-token'),
-    });
+    // A bridge on the table, started without startHttpBridge: that waits for "streaming changes",
+    // which a log source prints after its snapshot and a polled source never.
+    const start = async (ws: Workspace, name: string, extra: string): Promise<{ bridge: BridgeProcess; base: string }> => {
+      const setup = writeBridgeFiles(ws, {
+        natsUrl: inject('natsUrl'),
+        id: uniqueName(name),
+        source: { name: 'fhwa', url: db.url, extra },
+        mappings: { 'CREWS.yaml': crewsMapping('size') },
+        top: httpConfig('metrics-token'),
+      });
+      const bridge = startBridgeProcess(['run', '-c', setup.configPath]);
+      return { bridge, base: await httpBaseUrl(bridge) };
+    };
     {
-      // Not startHttpBridge: it waits for "streaming changes", which comes after the snapshot.
-      await using bridge = startBridgeProcess(['run', '-c', logSetup.configPath]);
-      const base = await httpBaseUrl(bridge);
+      // Log capture: the snapshot reads 100,000 rows 200 at a time (seconds), and the HTTP API
+      // is up before it starts, so its progress is there to be seen while it runs.
+      using logWs = workspace();
+      const started = await start(logWs, 'observerlog', 'poll:\n  chunkSize: 200');
+      await using bridge = started.bridge;
+      const { base } = started;
       const running = await waitFor(
         async () => {
           const body = (await requestJson(`${base}/api/sources`)).body;
@@ -149,15 +155,9 @@ describe('GET /metrics', () => {
     // Polling: every pass ends in the pass-duration histogram (a small table: the first pass reads it all).
     await db.query(`DELETE FROM crews WHERE length("CREW_ID") > 3`);
     using pollWs = workspace();
-    const pollSetup = writeBridgeFiles(pollWs, {
-      natsUrl: inject('natsUrl'),
-      id: uniqueName('observerpoll'),
-      source: { name: 'fhwa', url: db.url, extra: 'capture: poll\npoll:\n  interval: 100ms' },
-      mappings: { 'CREWS.yaml': crewsMapping('size') },
-      top: httpConfig('metrics-token'),
-    });
-    await using polled = startBridgeProcess(['run', '-c', pollSetup.configPath]);
-    const pollBase = await httpBaseUrl(polled);
+    const polled = await start(pollWs, 'observerpoll', 'capture: poll\npoll:\n  interval: 100ms');
+    await using pollBridge = polled.bridge;
+    const pollBase = polled.base;
     await waitFor(async () => ((await scrape(pollBase)).values.get('hms_sync_poll_pass_duration_seconds_count{source="fhwa",kind="full"}') ?? 0) >= 2, {
       what: 'polling passes timed in /metrics',
       timeoutMs: 30_000,

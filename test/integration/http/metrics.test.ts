@@ -124,7 +124,12 @@ describe('GET /metrics', () => {
         top: httpConfig('metrics-token'),
       });
       const bridge = startBridgeProcess(['run', '-c', setup.configPath]);
-      return { bridge, base: await httpBaseUrl(bridge) };
+      try {
+        return { bridge, base: await httpBaseUrl(bridge) };
+      } catch (error) {
+        await bridge.kill();
+        throw error;
+      }
     };
     {
       // Log capture: the snapshot reads 100,000 rows 200 at a time (seconds), and the HTTP API

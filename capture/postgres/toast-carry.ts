@@ -20,16 +20,26 @@ export class ToastCarry {
     private readonly minLength = 1000,
   ) {}
 
-  remember(rowKey: string, row: SourceRow): void {
+  /**
+   * Remembers the row's large values under its key (and forgets what the key held before).
+   * The key is asked for only when needed: this runs for every inserted and updated row, and
+   * most rows have no large value while nothing is carried at all.
+   */
+  remember(row: SourceRow, rowKey: () => string): void {
     let values: Map<string, Exclude<SourceValue, null>> | undefined;
-    for (const [column, value] of Object.entries(row)) {
+    for (const column in row) {
+      const value = row[column];
       if (value === null || value === undefined || value.length < this.minLength) continue;
       values ??= new Map();
       values.set(column, value);
     }
-    this.forget(rowKey);
-    if (!values) return;
-    this.entries.set(rowKey, values);
+    if (!values) {
+      if (this.entries.size > 0) this.forget(rowKey());
+      return;
+    }
+    const key = rowKey();
+    this.forget(key);
+    this.entries.set(key, values);
     for (const value of values.values()) this.bytes += value.length;
     while (this.bytes > this.budgetBytes && this.entries.size > 0) {
       this.forget(this.entries.keys().next().value as string);
@@ -50,6 +60,11 @@ export class ToastCarry {
     this.entries.delete(rowKey);
     this.entries.set(rowKey, values);
     return out;
+  }
+
+  /** Nothing carried: a caller may skip building a key to forget. */
+  get empty(): boolean {
+    return this.entries.size === 0;
   }
 
   forget(rowKey: string): void {

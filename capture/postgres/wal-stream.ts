@@ -281,7 +281,7 @@ export class WalStream {
     const { columns, keyColumns } = entry;
     if (message.tag === 'insert') {
       const row = this.toRow(message.new, columns);
-      this.carry.remember(carryKey(entry, row), row);
+      this.carry.remember(row, () => carryKey(entry, row));
       this.emit(entry, { op: 'c', row, before: null, keyRow: pick(row, keyColumns) });
       return;
     }
@@ -301,7 +301,7 @@ export class WalStream {
         });
         return;
       }
-      this.carry.forget(carryKey(entry, keyTuple));
+      if (!this.carry.empty) this.carry.forget(carryKey(entry, keyTuple));
       this.emit(entry, { op: 'd', row: null, before, keyRow: pick(keyTuple, keyColumns) });
       return;
     }
@@ -329,7 +329,7 @@ export class WalStream {
           `exists to read them back; a later change carries the row (set REPLICA IDENTITY FULL to avoid this)`;
       }
     }
-    if (!error) this.carry.remember(carryKey(entry, row), row);
+    if (!error) this.carry.remember(row, () => carryKey(entry, row));
     const newKey = pick(row, keyColumns);
     const oldKeySource = before ?? (message.key ? this.toRow(message.key, columns) : null);
     const oldKey = oldKeySource ? pick(oldKeySource, keyColumns) : null;

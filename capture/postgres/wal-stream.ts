@@ -11,6 +11,7 @@ import { classifyPgError, clientConfig, connectClient, describeServer, quoteIden
 import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
 import type { PgColumn, PgTable } from './catalog.ts';
 import { ToastCarry } from './toast-carry.ts';
+import { handMessagesTo } from './message-hand-over.ts';
 
 export interface StreamTable {
   table: PgTable;
@@ -94,7 +95,7 @@ export class WalStream {
   async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<string>> {
     const onAbort = (): void => this.queue.end();
     signal.addEventListener('abort', onAbort, { once: true });
-    this.service.on('data', (_lsn: string, message: Pgoutput.Message) => this.onMessage(message));
+    handMessagesTo(this.service, (_lsn, message) => this.onMessage(message));
     this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => this.onHeartbeat(lsn, shouldRespond));
     this.service.on('error', (error: unknown) => this.queue.fail(classifyPgError(error, this.where)));
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.options.publication] });
@@ -176,7 +177,7 @@ export class WalStream {
 
   /**
    * Returns a promise only when the message had to wait (batch queue full, a TOAST read-back):
-   * the library awaits what its listener returns before the next message, and an insert, the
+   * the next message waits for what this returns (message-hand-over.ts), and an insert, the
    * common case, needs no promise at all (this runs once per row).
    */
   private onMessage(message: Pgoutput.Message): Promise<void> | undefined {

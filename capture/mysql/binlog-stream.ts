@@ -256,32 +256,42 @@ export class BinlogStream {
     wake?.();
   }
 
+  /** The next event read, if one is waiting (reading resumes once few are left). */
+  private takeEvent(): BinlogEventLike | undefined {
+    const event = this.fifo.shift();
+    if (event !== undefined && this.paused && this.fifo.length <= FIFO_LOW) {
+      this.paused = false;
+      this.zongji?.resume();
+    }
+    return event;
+  }
+
   private async nextEvent(): Promise<BinlogEventLike | undefined> {
     for (;;) {
       if (this.stopping) return undefined;
-      const event = this.fifo.shift();
-      if (event !== undefined) {
-        if (this.paused && this.fifo.length <= FIFO_LOW) {
-          this.paused = false;
-          this.zongji?.resume();
-        }
-        return event;
-      }
+      const event = this.takeEvent();
+      if (event !== undefined) return event;
       await new Promise<void>((resolve) => (this.fifoWake = resolve));
     }
   }
 
+  /**
+   * Decodes events in order. Waits only where there is something to wait for (no event read
+   * yet, a table map's columns looked up, the batch queue full): three awaits an event, each a
+   * promise whether or not it waited, were ~0.6 KB of garbage a row (docs/benchmarks.md).
+   */
   private async decodeLoop(): Promise<void> {
     for (;;) {
-      const event = await this.nextEvent();
+      const event = this.fifo.length > 0 && !this.stopping ? this.takeEvent() : await this.nextEvent();
       if (event === undefined) return;
-      await this.handle(event);
+      const pending = this.handle(event);
+      if (pending) await pending;
       if (this.open.changes.length >= this.maxBatch) this.pushOpen();
       // The last of the events read so far: a batch held back at its commit goes now.
       else if (this.fifo.length === 0 && this.open.checkpoint !== undefined && this.open.changes.length > 0 && this.queue.consumerWaiting) {
         this.queue.nudge();
       }
-      await this.queue.whenSpace();
+      if (!this.queue.hasSpace) await this.queue.whenSpace();
     }
   }
 
@@ -297,11 +307,9 @@ export class BinlogStream {
     this.open = { changes: [] };
   }
 
-  private async handle(event: BinlogEventLike): Promise<void> {
-    if (event instanceof RawBinlogEvent) {
-      await this.handleRaw(event);
-      return;
-    }
+  /** A promise only for an event that waits for something (a table map's column lookup). */
+  private handle(event: BinlogEventLike): Promise<void> | undefined {
+    if (event instanceof RawBinlogEvent) return this.handleRaw(event);
     switch (event.getTypeName()) {
       case 'Rotate':
         this.file = (event as ZongjiRotate).binlogName;
@@ -317,7 +325,7 @@ export class BinlogStream {
     }
   }
 
-  private async handleRaw(event: RawBinlogEvent): Promise<void> {
+  private handleRaw(event: RawBinlogEvent): Promise<void> | undefined {
     switch (event.code) {
       case EventType.MARIADB_GTID: {
         const gtid = parseMariadbGtid(event.body, event.serverId);
@@ -336,8 +344,7 @@ export class BinlogStream {
         this.begin(event.startPosition, event.timestampSeconds, { standalone: false });
         return;
       case EventType.TABLE_MAP:
-        await this.onTableMap(event);
-        return;
+        return this.onTableMap(event);
       case EventType.WRITE_ROWS_V1:
       case EventType.UPDATE_ROWS_V1:
       case EventType.DELETE_ROWS_V1:

@@ -26,6 +26,11 @@ export class BatchQueue<T> {
     this.wakeConsumer();
   }
 
+  /** Whether `whenSpace()` would resolve at once (the producer may skip awaiting it). */
+  get hasSpace(): boolean {
+    return this.items.length < this.capacity || this.ended || this.failure !== undefined;
+  }
+
   async whenSpace(): Promise<void> {
     while (this.items.length >= this.capacity && !this.ended && this.failure === undefined) {
       await new Promise<void>((resolve) => this.producerWake.push(resolve));

@@ -282,7 +282,7 @@ export class BinlogStream {
    */
   private async decodeLoop(): Promise<void> {
     for (;;) {
-      const event = this.fifo.length > 0 && !this.stopping ? this.takeEvent() : await this.nextEvent();
+      const event = (this.stopping ? undefined : this.takeEvent()) ?? (await this.nextEvent());
       if (event === undefined) return;
       const pending = this.handle(event);
       if (pending) await pending;
@@ -291,7 +291,8 @@ export class BinlogStream {
       else if (this.fifo.length === 0 && this.open.checkpoint !== undefined && this.open.changes.length > 0 && this.queue.consumerWaiting) {
         this.queue.nudge();
       }
-      if (!this.queue.hasSpace) await this.queue.whenSpace();
+      const room = this.queue.whenSpace();
+      if (room) await room;
     }
   }
 

@@ -34,7 +34,7 @@ export class ToastCarry {
       values.set(column, value);
     }
     if (!values) {
-      if (this.entries.size > 0) this.forget(rowKey());
+      if (!this.empty) this.forget(rowKey());
       return;
     }
     const key = rowKey();

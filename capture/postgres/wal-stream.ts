@@ -227,7 +227,7 @@ export class WalStream {
         // to NATS) carries many small transactions instead of one each. pgoutput sends a
         // transaction only once committed, so what is waiting is never a commit away.
         else if (this.queue.consumerWaiting && !this.moreReceived()) this.queue.nudge();
-        return this.queue.hasSpace ? undefined : this.queue.whenSpace();
+        return this.queue.whenSpace();
       }
       case 'relation':
         this.onRelation(message);
@@ -253,7 +253,7 @@ export class WalStream {
   private afterChange(): Promise<void> | undefined {
     if (this.open.changes.length < this.maxBatch) return undefined;
     this.pushOpen();
-    return this.queue.hasSpace ? undefined : this.queue.whenSpace();
+    return this.queue.whenSpace();
   }
 
   private pushOpen(): void {

@@ -26,15 +26,21 @@ export class BatchQueue<T> {
     this.wakeConsumer();
   }
 
-  /** Whether `whenSpace()` would resolve at once (the producer may skip awaiting it). */
+  /** Room for another batch (or nothing left to wait for: the queue ended or failed). */
   get hasSpace(): boolean {
     return this.items.length < this.capacity || this.ended || this.failure !== undefined;
   }
 
-  async whenSpace(): Promise<void> {
-    while (this.items.length >= this.capacity && !this.ended && this.failure === undefined) {
-      await new Promise<void>((resolve) => this.producerWake.push(resolve));
-    }
+  /**
+   * Resolves once there is room; undefined when there is room already. Producers call it for
+   * every commit or event, so the common case makes no promise (docs/benchmarks.md).
+   */
+  whenSpace(): Promise<void> | undefined {
+    return this.hasSpace ? undefined : this.waitForSpace();
+  }
+
+  private async waitForSpace(): Promise<void> {
+    while (!this.hasSpace) await new Promise<void>((resolve) => this.producerWake.push(resolve));
   }
 
   fail(error: unknown): void {

@@ -8,13 +8,14 @@ describe('batch queue', () => {
     queue.push(2);
     let released = false;
     expect(queue.hasSpace).toBe(false);
-    const producer = queue.whenSpace().then(() => (released = true));
+    const producer = queue.whenSpace()!.then(() => (released = true));
     await Promise.resolve();
     expect(released).toBe(false);
     expect(await queue.take()).toBe(1);
     await producer;
     expect(released).toBe(true);
     expect(queue.hasSpace).toBe(true);
+    expect(queue.whenSpace()).toBeUndefined();
   });
 
   it('has space for a producer once failed or ended, as whenSpace resolves then', async () => {

@@ -97,7 +97,9 @@ export function decodeText(bytes: Uint8Array, charset: string): string | undefin
   if (label === undefined) return undefined;
   let decoder = decoders.get(label);
   if (!decoder) {
-    decoder = new TextDecoder(label);
+    // ignoreBOM: a value that starts with U+FEFF keeps it (a TextDecoder drops a leading byte
+    // order mark by default, which would silently change the value).
+    decoder = new TextDecoder(label, { ignoreBOM: true });
     decoders.set(label, decoder);
   }
   return decoder.decode(bytes);

@@ -30,7 +30,8 @@ const MYSQL_TYPE_NEWDECIMAL = 246;
 
 export class JsonBinaryError extends Error {}
 
-const utf8 = new TextDecoder('utf-8');
+/** ignoreBOM: a string that starts with U+FEFF keeps it (TextDecoder drops it by default). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The whole document; an empty value is JSON null. */
 export function decodeJsonBinary(data: Uint8Array): string {

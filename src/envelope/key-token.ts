@@ -58,6 +58,7 @@ export function decodeKeyToken(token: string): string[] {
         throw new Error(`invalid key token "${token}"`);
       }
     }
-    return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+    // ignoreBOM: a key that starts with U+FEFF decodes to itself.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes));
   });
 }

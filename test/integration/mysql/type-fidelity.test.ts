@@ -57,7 +57,8 @@ const SAMPLES: Sample[] = [
       '12345678901234567890.1234567890', '2024-07-01 12:00:00.123456', '2024-03-10 06:59:59.123456', '2024-02-29', '-838:59:59.000', 2024,
       1, 682, 1, '18446744073709551615', '-9223372036854775808', 16777215, 1.1, 0.1, 'c d', 'x,z',
       '{"a":{"b":[1,2.5,{"c":"\u00fc \u{1F600}"}]},"n":null}', Buffer.from('00ff10ab00ff', 'hex'), Buffer.from('01', 'hex'), Buffer.from('ff00', 'hex'),
-      `caf${COMBINING} \u{1F600} \u6f22\u5b57`, 'caf\u00e9', 'ab',
+      // A leading U+FEFF (text exported by a Windows tool) is part of the value.
+      `\ufeffcaf${COMBINING} \u{1F600} \u6f22\u5b57`, 'caf\u00e9', 'ab',
     ],
     after: {
       amount: '12345678901234567890.1234567890',
@@ -82,7 +83,7 @@ const SAMPLES: Sample[] = [
       blb: 'AP8QqwD/',
       bin: 'AQAAAA==',
       vb: '/wA=',
-      label: `caf${COMBINING} \u{1F600} \u6f22\u5b57`,
+      label: `\ufeffcaf${COMBINING} \u{1F600} \u6f22\u5b57`,
       l1: 'caf\u00e9',
       ch: 'ab',
     },

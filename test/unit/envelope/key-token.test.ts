@@ -29,6 +29,9 @@ describe('key token', () => {
       ['', 'a'],
       ['_41'],
       ['A'],
+      // A leading U+FEFF is part of the key, not a byte order mark to drop.
+      ['\ufeffB-1042'],
+      ['a', '\ufeff'],
     ];
     const tokens = keys.map((k) => keyToken(k));
     expect(new Set(tokens).size).toBe(keys.length);

@@ -140,6 +140,11 @@ describe('binary JSON', () => {
     expect(() => decodeJsonBinary(Buffer.from([0x0d]))).toThrow(/unknown JSON value type 13/);
   });
 
+  it('keeps a leading U+FEFF in keys and strings', () => {
+    expect(JSON.parse(decodeJsonBinary(document({ '\ufeffk': '\ufeffv' })))).toEqual({ '\ufeffk': '\ufeffv' });
+    expect(JSON.parse(decodeJsonBinary(document('\ufeff')))).toBe('\ufeff');
+  });
+
   it('escapes strings the way MySQL does', () => {
     expect(quote('a/b\\c\t\r\b\f')).toBe('"a/b\\\\c\\t\\r\\b\\f"');
   });

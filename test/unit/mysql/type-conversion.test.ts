@@ -88,6 +88,15 @@ describe('character sets', () => {
     expect(decodeText(Buffer.from([0x00, 0x01, 0xf6, 0x00]), 'utf32')).toBe('😀');
     expect(decodeText(Buffer.from([0x82, 0xa0]), 'sjis')).toBe('あ');
     expect(decodeText(Buffer.from([1]), 'armscii8')).toBeUndefined();
+  });
+
+  it('keeps a leading U+FEFF: it is part of the value, not a byte order mark to drop', () => {
+    expect(decodeText(Buffer.from('\ufeffexport', 'utf8'), 'utf8mb4')).toBe('\ufeffexport');
+    expect(decodeText(Buffer.from('\ufeff', 'utf8'), 'utf8mb3')).toBe('\ufeff');
+    expect(decodeText(Buffer.from([0xfe, 0xff, 0x00, 0x41]), 'utf16')).toBe('\ufeffA');
+    expect(decodeText(Buffer.from([0xff, 0xfe, 0x41, 0x00]), 'utf16le')).toBe('\ufeffA');
+    // The same decoder serves call after call: the mark is kept every time, not only the first.
+    expect(decodeText(Buffer.from('\ufeffx', 'utf8'), 'utf8mb4')).toBe('\ufeffx');
     expect(charsetSupported('armscii8')).toBe(false);
     expect(charsetSupported('gbk')).toBe(true);
   });

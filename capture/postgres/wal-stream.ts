@@ -12,6 +12,7 @@ import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
 import type { PgColumn, PgTable } from './catalog.ts';
 import { ToastCarry } from './toast-carry.ts';
 import { handMessagesTo } from './message-hand-over.ts';
+import { isRowMessage, PgoutputRowReader, type RowMessage, type RowUpdate, type StreamMessage } from './pgoutput-rows.ts';
 
 export interface StreamTable {
   table: PgTable;
@@ -39,15 +40,35 @@ const identity = (text: string): string => text;
 /**
  * pgoutput with values kept in the server's text form: the library would otherwise run
  * node-postgres' type parsers (timestamps through the machine's local zone, floats for
- * numbers). Replacing each relation column's parser keeps the text; an unchanged TOAST
- * value then shows up as `undefined`, distinct from NULL.
+ * numbers). Row messages are read by PgoutputRowReader straight into rows (an unchanged TOAST
+ * value shows up as `undefined`, distinct from NULL); the rest by the library, with each
+ * relation column's parser replaced so nothing it reads is converted either.
+ *
+ * The library calls parse inside the socket's data handler, where a throw would escape the
+ * stream: a message that cannot be read is handed on as `unreadable` and fails the attempt.
  */
-class TextPgoutputPlugin extends PgoutputPlugin {
+export class TextPgoutputPlugin extends PgoutputPlugin {
+  private readonly rows = new PgoutputRowReader();
+
   override parse(buffer: Buffer): Pgoutput.Message {
-    const message = super.parse(buffer);
-    if (message.tag === 'relation') for (const column of message.columns) column.parser = identity;
-    return message;
+    try {
+      if (isRowMessage(buffer)) return this.rows.read(buffer) as unknown as Pgoutput.Message;
+      const message = super.parse(buffer);
+      if (message.tag === 'relation') {
+        for (const column of message.columns) column.parser = identity;
+        this.rows.relation(message);
+      }
+      return message;
+    } catch (error) {
+      const unreadable: Unreadable = { tag: 'unreadable', error: error instanceof Error ? error : new Error(String(error)) };
+      return unreadable as unknown as Pgoutput.Message;
+    }
   }
+}
+
+interface Unreadable {
+  tag: 'unreadable';
+  error: Error;
 }
 
 interface OpenTx {
@@ -95,7 +116,7 @@ export class WalStream {
   async *changes(signal: AbortSignal): AsyncGenerator<ChangeBatch<string>> {
     const onAbort = (): void => this.queue.end();
     signal.addEventListener('abort', onAbort, { once: true });
-    handMessagesTo(this.service, (_lsn, message) => this.onMessage(message));
+    handMessagesTo(this.service, (_lsn, message) => this.onMessage(message as unknown as StreamMessage | Unreadable));
     this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => this.onHeartbeat(lsn, shouldRespond));
     this.service.on('error', (error: unknown) => this.queue.fail(classifyPgError(error, this.where)));
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.options.publication] });
@@ -180,7 +201,7 @@ export class WalStream {
    * the next message waits for what this returns (message-hand-over.ts), and an insert, the
    * common case, needs no promise at all (this runs once per row).
    */
-  private onMessage(message: Pgoutput.Message): Promise<void> | undefined {
+  private onMessage(message: StreamMessage | Unreadable): Promise<void> | undefined {
     let pending: Promise<void> | undefined;
     try {
       pending = this.handle(message);
@@ -204,8 +225,13 @@ export class WalStream {
     await this.service.stop().catch(() => undefined);
   }
 
-  private handle(message: Pgoutput.Message): Promise<void> | undefined {
+  private handle(message: StreamMessage | Unreadable): Promise<void> | undefined {
     switch (message.tag) {
+      case 'unreadable':
+        throw new HmsSyncError('SOURCE_STATE', `${this.where}: a replication message cannot be read: ${message.error.message}`, {
+          cause: message.error,
+          retryable: true,
+        });
       case 'begin':
         this.tx = {
           commitLsn: message.commitLsn ?? '0/0',
@@ -276,19 +302,19 @@ export class WalStream {
   }
 
   /** Inserts and deletes are handled at once; an update may read TOAST values back (async). */
-  private onRow(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> | undefined {
-    const entry = this.byRelation.get(message.relation.relationOid);
+  private onRow(message: RowMessage): Promise<void> | undefined {
+    const entry = this.byRelation.get(message.relationOid);
     if (!entry) return undefined;
-    const { columns, keyColumns } = entry;
+    const { keyColumns } = entry;
     if (message.tag === 'insert') {
-      const row = this.toRow(message.new, columns);
+      const row = message.new;
       this.carry.remember(row, () => carryKey(entry, row));
       this.emit(entry, { op: 'c', row, before: null, keyRow: pick(row, keyColumns) });
       return;
     }
     if (message.tag === 'delete') {
-      const before = message.old ? this.toRow(message.old, columns) : null;
-      const keyTuple = before ?? (message.key ? this.toRow(message.key, columns) : null);
+      const before = message.old;
+      const keyTuple = before ?? message.key;
       const missing = keyColumns.filter((c) => keyTuple?.[c] === undefined);
       if (missing.length > 0 || !keyTuple) {
         this.emit(entry, {
@@ -309,15 +335,15 @@ export class WalStream {
     return this.onUpdate(entry, message);
   }
 
-  private async onUpdate(entry: StreamTable & { columns: Map<string, SourceColumn> }, message: Pgoutput.MessageUpdate): Promise<void> {
-    const { columns, keyColumns } = entry;
-    const before = message.old ? this.toRow(message.old, columns) : null;
-    let row = this.toRow(message.new, columns);
+  private async onUpdate(entry: StreamTable & { columns: Map<string, SourceColumn> }, message: RowUpdate): Promise<void> {
+    const { keyColumns } = entry;
+    const before = message.old;
+    let row = message.new;
     const unchanged = Object.keys(row).filter((c) => row[c] === undefined);
     let refetched: string[] | undefined;
     let error: string | undefined;
     if (unchanged.length > 0) {
-      const oldKeyRow = message.key ? this.toRow(message.key, columns) : row;
+      const oldKeyRow = message.key ?? row;
       const carried = this.carry.recall(carryKey(entry, oldKeyRow), unchanged);
       // Carried from the key's previous change (exact), else read by key (the current value).
       const fetched = carried ?? (await this.refetch(entry, row, unchanged));
@@ -332,7 +358,7 @@ export class WalStream {
     }
     if (!error) this.carry.remember(row, () => carryKey(entry, row));
     const newKey = pick(row, keyColumns);
-    const oldKeySource = before ?? (message.key ? this.toRow(message.key, columns) : null);
+    const oldKeySource = before ?? message.key;
     const oldKey = oldKeySource ? pick(oldKeySource, keyColumns) : null;
     if (oldKey && keyColumns.some((c) => oldKey[c] !== undefined && !sameValue(oldKey[c]!, newKey[c]!))) {
       // The key itself changed: consumers keyed by key must see the old key go away.
@@ -366,19 +392,6 @@ export class WalStream {
     if (change.refetched !== undefined) raw.refetched = change.refetched;
     if (change.error !== undefined) raw.error = change.error;
     this.open.changes.push(raw);
-  }
-
-  private toRow(tuple: Record<string, unknown>, columns: Map<string, SourceColumn>): SourceRow {
-    const row: SourceRow = {};
-    for (const name of Object.keys(tuple)) {
-      const value = tuple[name];
-      if (value === undefined) {
-        (row as Record<string, unknown>)[name] = undefined;
-        continue;
-      }
-      row[name] = pgTextToSourceValue(columns.get(name)?.kind ?? 'other', value as string | null);
-    }
-    return row;
   }
 
   /**

@@ -1,0 +1,75 @@
+// Micro-benchmark of reading pgoutput insert messages into rows, without servers: the capture's
+// own reader (capture/postgres/pgoutput-rows.ts) against pg-logical-replication's parser followed
+// by the per-value conversion the capture did before, on the bench table's rows.
+//   node bin/run-ts.js bench/micro/pgoutput-rows.ts [rows]
+import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { kindForOid, pgTextToSourceValue } from '../../capture/postgres/pg-types.ts';
+import { PgoutputRowReader } from '../../capture/postgres/pgoutput-rows.ts';
+import type { SourceRow } from '../../src/mapping/types.ts';
+import { measureAllocation } from './allocation.ts';
+
+const rows = Number(process.argv[2] ?? 200_000);
+const COLUMNS = [
+  { name: 'id', oid: 23 },
+  { name: 'code', oid: 1042 },
+  { name: 'amount', oid: 1700 },
+  { name: 'note', oid: 25 },
+];
+
+const relation = Buffer.concat([
+  Buffer.from('R'),
+  u32(16_401),
+  Buffer.from('public\0bench\0d'),
+  u16(COLUMNS.length),
+  ...COLUMNS.map((c) => Buffer.concat([Buffer.from([c.name === 'id' ? 1 : 0]), Buffer.from(`${c.name}\0`), u32(c.oid), u32(0xffffffff)])),
+]);
+const messages: Buffer[] = [];
+for (let i = 1; i <= rows; i++) {
+  const values = [String(i), `C${i % 97}`.padEnd(8), (i * 0.25).toFixed(2), 'ab'.repeat(32)];
+  messages.push(
+    Buffer.concat([Buffer.from('I'), u32(16_401), Buffer.from('N'), u16(values.length), ...values.map((v) => Buffer.concat([Buffer.from('t'), u32(v.length), Buffer.from(v)]))]),
+  );
+}
+
+const library = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] });
+const parsedRelation = library.parse(relation) as Pgoutput.MessageRelation;
+for (const column of parsedRelation.columns) column.parser = (text: string) => text;
+const kinds = new Map(COLUMNS.map((c) => [c.name, kindForOid(c.oid)]));
+const reader = new PgoutputRowReader();
+reader.relation(parsedRelation);
+
+const ways: Record<string, (message: Buffer) => SourceRow> = {
+  'library + conversion': (message) => {
+    const tuple = (library.parse(message) as Pgoutput.MessageInsert).new;
+    const row: SourceRow = {};
+    for (const name of Object.keys(tuple)) row[name] = pgTextToSourceValue(kinds.get(name) ?? 'other', tuple[name] as string | null);
+    return row;
+  },
+  'PgoutputRowReader': (message) => (reader.read(message) as { new: SourceRow }).new,
+};
+
+for (const [name, read] of Object.entries(ways)) {
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    let check = 0;
+    for (const message of messages) check += (read(message).note as string).length;
+    best = Math.min(best, performance.now() - started);
+    if (check !== rows * 64) throw new Error(`${name}: read ${check} characters of notes, expected ${rows * 64}`);
+  }
+  const allocation = await measureAllocation(() => {
+    for (const message of messages) read(message);
+  });
+  console.log(`${name}: ${((best * 1000) / rows).toFixed(2)} µs a row (best of 5), ${Math.round(allocation.bytes / rows)} bytes allocated a row`);
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}

@@ -1,7 +1,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
-import { EnvelopeHeaders } from './envelope-headers.ts';
+import { HpubWriter } from './hpub-frames.ts';
 
 export interface PublisherOptions {
   /** Upper bound on unacknowledged publishes (back-pressure to capture beyond it). */
@@ -18,8 +18,8 @@ export interface PublisherOptions {
 interface Inflight {
   seq: number;
   message: OutgoingMessage;
-  headers: EnvelopeHeaders;
-  reply: string;
+  /** The whole HPUB frame (hpub-frames.ts), written once and sent as it is again on a re-send. */
+  frame: Buffer;
   sentAt: number;
   sends: number;
   /** Publishes of the same subject waiting for this one's ack (allocated when one waits). */
@@ -46,6 +46,7 @@ export class JetStreamPublisher implements Sink {
   private readonly inflight = new Map<number, Inflight>();
   private readonly bySubject = new Map<string, Inflight>();
   private readonly inbox: string;
+  private readonly writer: HpubWriter;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
@@ -62,6 +63,7 @@ export class JetStreamPublisher implements Sink {
     private readonly options: PublisherOptions,
   ) {
     this.resumeAt = Math.max(0, options.maxInflight - Math.max(1, Math.floor(options.maxInflight / 4)));
+    this.writer = new HpubWriter(nc);
     this.inbox = createInbox();
     this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
     this.timer = setInterval(() => this.resendOverdue(), Math.max(100, Math.floor(options.ackTimeoutMs / 4)));
@@ -130,12 +132,12 @@ export class JetStreamPublisher implements Sink {
   }
 
   private enqueue(message: OutgoingMessage): void {
+    const frame = this.writer.frame(message, `${this.inbox}.${this.seq + 1}`);
     const seq = ++this.seq;
     const entry: Inflight = {
       seq,
       message,
-      headers: new EnvelopeHeaders(message.msgId, message.op),
-      reply: `${this.inbox}.${seq}`,
+      frame,
       sentAt: 0,
       sends: 0,
       waiters: undefined,
@@ -182,7 +184,7 @@ export class JetStreamPublisher implements Sink {
     entry.sentAt = Date.now();
     entry.sends += 1;
     try {
-      this.nc.publish(entry.message.subject, entry.message.payload, { headers: entry.headers, reply: entry.reply });
+      this.writer.send(entry.frame);
     } catch (error) {
       // A closed connection cannot recover: fail the attempt. A full buffer while reconnecting
       // shows up as a missing ack and is re-sent by the timer.

@@ -1,5 +1,7 @@
 // Micro-benchmark of the publisher against a real nats-server: CPU of this process per
-// message for publish + ack handling, with messages already translated.
+// message for publish + ack handling, with messages already translated, and (last round,
+// under the sampling heap profiler) the bytes it allocates a message. Every 1,000 messages a
+// waiter for their acks is added, as the pipeline's committer does for each batch.
 //   node bin/run-ts.js bench/micro/publish.ts [rows]
 import { connect } from '@nats-io/transport-node';
 import { parseMapping } from '../../src/mapping/index.ts';
@@ -9,6 +11,7 @@ import { ensureStream, JetStreamPublisher } from '../../src/publisher/index.ts';
 import type { OutgoingMessage } from '../../src/ports.ts';
 import { startNatsProcess } from '../../src/servers/index.ts';
 import { cpuSeconds } from '../support.ts';
+import { measureAllocation } from './allocation.ts';
 import { PG_MAPPING } from '../postgres.ts';
 
 const rows = Number(process.argv[2] ?? 100_000);
@@ -22,7 +25,8 @@ const columns = new Map<string, SourceColumn>([
 ]);
 await using nats = await startNatsProcess({ purpose: 'bench' });
 const nc = await connect({ servers: nats.url });
-for (let round = 0; round < 2; round++) {
+const ROUNDS = 3;
+for (let round = 0; round < ROUNDS; round++) {
   const prefix = `bench.p${round}`;
   const ctx = { sourceName: 'src', sourceKind: 'postgres', subjectPrefix: prefix };
   await ensureStream(nc, { stream: `P${round}`, subjectPrefix: prefix, duplicateWindowMs: 120_000, replicas: 1 });
@@ -35,15 +39,24 @@ for (let round = 0; round < 2; round++) {
   const cpu0 = cpuSeconds(process.pid);
   const nats0 = cpuSeconds(nats.pid);
   const started = performance.now();
-  for (const m of messages) {
-    const p = publisher.publish(m);
-    if (p) await p;
-  }
-  await publisher.waitAcked(publisher.lastSequence);
+  const run = async (): Promise<void> => {
+    const batches: Array<Promise<void>> = [];
+    for (const [i, m] of messages.entries()) {
+      const p = publisher.publish(m);
+      if (p) await p;
+      if (i % 1000 === 999) batches.push(publisher.waitAcked(publisher.lastSequence));
+    }
+    await Promise.all(batches);
+    await publisher.waitAcked(publisher.lastSequence);
+  };
+  const allocated = round === ROUNDS - 1 ? (await measureAllocation(run)).bytes : (await run(), undefined);
   const ms = performance.now() - started;
   const cpu = cpuSeconds(process.pid) - cpu0;
   const natsCpu = cpuSeconds(nats.pid) - nats0;
-  console.log(`publish: ${Math.round(rows / (ms / 1000))} msgs/s; CPU µs a message: this process ${((cpu * 1e6) / rows).toFixed(1)}, nats-server ${((natsCpu * 1e6) / rows).toFixed(1)}`);
+  console.log(
+    `publish: ${Math.round(rows / (ms / 1000))} msgs/s; CPU µs a message: this process ${((cpu * 1e6) / rows).toFixed(1)}, nats-server ${((natsCpu * 1e6) / rows).toFixed(1)}` +
+      (allocated === undefined ? '' : `; ${Math.round(allocated / rows)} bytes allocated a message (under the heap profiler)`),
+  );
   await publisher.close();
 }
 await nc.close();

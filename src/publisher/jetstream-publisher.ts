@@ -50,6 +50,8 @@ export class JetStreamPublisher implements Sink {
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** No sequence below this one is in flight (see ackedThrough). */
+  private lowestInflight = 1;
   /** In-flight count at or below which publishes held back for capacity go on. */
   private readonly resumeAt: number;
   private capacityWaiters: Array<() => void> = [];
@@ -95,8 +97,12 @@ export class JetStreamPublisher implements Sink {
   }
 
   get ackedThrough(): number {
-    const first = this.inflight.keys().next();
-    return first.done ? this.seq : first.value - 1;
+    // Sequences are settled out of order but numbered in order: the lowest one still in flight
+    // only moves up, each sequence passed once. (The first key of `inflight` says the same, but
+    // a Map's iterator steps over every entry deleted before it: acks settle from the front, so
+    // each call read through up to a window of holes, and made an iterator and a result.)
+    while (this.lowestInflight <= this.seq && !this.inflight.has(this.lowestInflight)) this.lowestInflight++;
+    return this.lowestInflight - 1;
   }
 
 

@@ -1,0 +1,79 @@
+// The publisher's acknowledged-through sequence (what lets the pipeline hand a checkpoint back
+// to the source) under acks that arrive in any order: it is always the highest sequence with
+// every sequence at or below it acknowledged, and waitAcked resolves exactly then. The NATS
+// connection here is a stand-in that records the frames and hands acks back in a chosen
+// order; the publisher against a real nats-server is covered by the integration tests.
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { JetStreamPublisher } from '../../../src/publisher/jetstream-publisher.ts';
+
+function standIn() {
+  const replies: string[] = [];
+  let deliver: ((err: Error | null, msg: Msg) => void) | undefined;
+  const nc = {
+    protocol: {
+      noMorePublishing: false,
+      info: { max_payload: 1024 * 1024 },
+      sendCommand(frame: Uint8Array) {
+        replies.push(Buffer.from(frame).toString('latin1').split(' ')[2]!);
+      },
+    },
+    isClosed: () => false,
+    subscribe: (_subject: string, options: { callback: (err: Error | null, msg: Msg) => void }) => {
+      deliver = options.callback;
+      return { unsubscribe() {} };
+    },
+    status: () => ({ async *[Symbol.asyncIterator]() {} }),
+  } as unknown as NatsConnection;
+  const ack = (seq: number): void => {
+    const data = Buffer.from(`{"stream":"S","seq":${seq}}`);
+    deliver!(null, { subject: replies[seq - 1]!, data, headers: undefined } as unknown as Msg);
+  };
+  return { nc, ack };
+}
+
+/** A fixed pseudo-random permutation of 1..n. */
+function shuffled(n: number, seed: number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i + 1);
+  let state = seed;
+  for (let i = n - 1; i > 0; i--) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('acknowledged-through sequence', () => {
+  it('is the highest sequence with all below it acknowledged, whatever order acks arrive in', async () => {
+    for (const seed of [1, 7, 42]) {
+      const { nc, ack } = standIn();
+      const publisher = new JetStreamPublisher(nc, { maxInflight: 1000, ackTimeoutMs: 60_000, maxSends: 5 });
+      const n = 300;
+      for (let i = 1; i <= n; i++) {
+        expect(publisher.publish({ subject: `p.s.e.k${i}`, msgId: `id${i}`, op: 'c', payload: Buffer.from('{}') })).toBeUndefined();
+      }
+      expect(publisher.ackedThrough).toBe(0);
+      const resolved = new Set<number>();
+      const waits = [50, 150, 300].map((seq) => publisher.waitAcked(seq).then(() => resolved.add(seq)));
+      const acked = new Set<number>();
+      for (const seq of shuffled(n, seed)) {
+        ack(seq);
+        acked.add(seq);
+        let expected = 0;
+        while (acked.has(expected + 1)) expected++;
+        expect(publisher.ackedThrough).toBe(expected);
+        await Promise.resolve();
+        await Promise.resolve();
+        for (const seq of [50, 150, 300]) expect(resolved.has(seq)).toBe(expected >= seq);
+      }
+      await Promise.all(waits);
+      // A sequence published after everything was acknowledged is in flight again.
+      publisher.publish({ subject: 'p.s.e.k1', msgId: 'again', op: 'u', payload: Buffer.from('{}') });
+      expect(publisher.ackedThrough).toBe(n);
+      ack(n + 1);
+      expect(publisher.ackedThrough).toBe(n + 1);
+      await publisher.close();
+    }
+  });
+});

@@ -6,30 +6,20 @@ import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { kindForOid, pgTextToSourceValue } from '../../capture/postgres/pg-types.ts';
 import { PgoutputRowReader } from '../../capture/postgres/pgoutput-rows.ts';
 import type { SourceRow } from '../../src/mapping/types.ts';
+import { insertMessage, relationMessage } from '../../test/support/pgoutput-messages.ts';
 import { measureAllocation } from './allocation.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const COLUMNS = [
-  { name: 'id', oid: 23 },
-  { name: 'code', oid: 1042 },
-  { name: 'amount', oid: 1700 },
-  { name: 'note', oid: 25 },
+  { name: 'id', oid: 23, key: true },
+  { name: 'code', oid: 1042, key: false },
+  { name: 'amount', oid: 1700, key: false },
+  { name: 'note', oid: 25, key: false },
 ];
 
-const relation = Buffer.concat([
-  Buffer.from('R'),
-  u32(16_401),
-  Buffer.from('public\0bench\0d'),
-  u16(COLUMNS.length),
-  ...COLUMNS.map((c) => Buffer.concat([Buffer.from([c.name === 'id' ? 1 : 0]), Buffer.from(`${c.name}\0`), u32(c.oid), u32(0xffffffff)])),
-]);
+const relation = relationMessage(16_401, 'public', 'bench', COLUMNS);
 const messages: Buffer[] = [];
-for (let i = 1; i <= rows; i++) {
-  const values = [String(i), `C${i % 97}`.padEnd(8), (i * 0.25).toFixed(2), 'ab'.repeat(32)];
-  messages.push(
-    Buffer.concat([Buffer.from('I'), u32(16_401), Buffer.from('N'), u16(values.length), ...values.map((v) => Buffer.concat([Buffer.from('t'), u32(v.length), Buffer.from(v)]))]),
-  );
-}
+for (let i = 1; i <= rows; i++) messages.push(insertMessage(16_401, [String(i), `C${i % 97}`.padEnd(8), (i * 0.25).toFixed(2), 'ab'.repeat(32)]));
 
 const library = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] });
 const parsedRelation = library.parse(relation) as Pgoutput.MessageRelation;
@@ -61,15 +51,4 @@ for (const [name, read] of Object.entries(ways)) {
     for (const message of messages) read(message);
   });
   console.log(`${name}: ${((best * 1000) / rows).toFixed(2)} µs a row (best of 5), ${Math.round(allocation.bytes / rows)} bytes allocated a row`);
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
 }

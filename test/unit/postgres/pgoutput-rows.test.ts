@@ -6,9 +6,21 @@ import { describe, expect, it } from 'vitest';
 import { PgoutputRowReader, isRowMessage, type RowMessage } from '../../../capture/postgres/pgoutput-rows.ts';
 import { pgTextToSourceValue, kindForOid } from '../../../capture/postgres/pg-types.ts';
 import { TextPgoutputPlugin } from '../../../capture/postgres/wal-stream.ts';
+import {
+  byte,
+  deleteMessage,
+  insertMessage,
+  int16,
+  int32,
+  rawMessage,
+  relationMessage as relation,
+  tuple,
+  updateMessage,
+  UNCHANGED,
+  type TupleValue,
+} from '../../support/pgoutput-messages.ts';
 
-type Value = string | null | 'UNCHANGED';
-const UNCHANGED = 'UNCHANGED';
+type Value = TupleValue;
 
 const COLUMNS = [
   { name: 'id', oid: 23, key: true },
@@ -20,47 +32,10 @@ const COLUMNS = [
 ];
 const OID = 16_401;
 
-function int16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeInt16BE(n);
-  return b;
-}
-function int32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-}
-const cstring = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
-const byte = (c: string): Buffer => Buffer.from(c, 'latin1');
-
-function relationMessage(oid = OID): Buffer {
-  return Buffer.concat([
-    byte('R'),
-    int32(oid),
-    cstring('public'),
-    cstring('legacy'),
-    byte('d'),
-    int16(COLUMNS.length),
-    ...COLUMNS.flatMap((c) => [Buffer.from([c.key ? 1 : 0]), cstring(c.name), int32(c.oid), int32(-1)]),
-  ]);
-}
-
-function tuple(values: Value[]): Buffer {
-  return Buffer.concat([
-    int16(values.length),
-    ...values.map((v) => {
-      if (v === null) return byte('n');
-      if (v === UNCHANGED) return byte('u');
-      const bytes = Buffer.from(v, 'utf8');
-      return Buffer.concat([byte('t'), int32(bytes.length), bytes]);
-    }),
-  ]);
-}
-
-const insert = (values: Value[], oid = OID): Buffer => Buffer.concat([byte('I'), int32(oid), byte('N'), tuple(values)]);
-const update = (values: Value[], prior?: { part: 'K' | 'O'; values: Value[] }): Buffer =>
-  Buffer.concat([byte('U'), int32(OID), ...(prior ? [byte(prior.part), tuple(prior.values)] : []), byte('N'), tuple(values)]);
-const del = (part: 'K' | 'O', values: Value[]): Buffer => Buffer.concat([byte('D'), int32(OID), byte(part), tuple(values)]);
+const relationMessage = (oid = OID): Buffer => relation(oid, 'public', 'legacy', COLUMNS);
+const insert = (values: Value[], oid = OID): Buffer => insertMessage(oid, values);
+const update = (values: Value[], prior?: { part: 'K' | 'O'; values: Value[] }): Buffer => updateMessage(OID, values, prior);
+const del = (part: 'K' | 'O', values: Value[]): Buffer => deleteMessage(OID, part, values);
 
 /** The library's reading of the same bytes, converted the way the capture converted it before. */
 class LibraryReading {
@@ -159,12 +134,12 @@ describe('pgoutput row reader', () => {
     const whole = insert(FULL);
     expect(() => ours().read(whole.subarray(0, whole.length - 3))).toThrow(/pgoutput message ends early/);
     expect(() => ours().read(insert(FULL, 999))).toThrow(/relation 999 before its relation message/);
-    expect(() => ours().read(Buffer.concat([byte('I'), int32(OID), byte('N'), int16(1), byte('b'), int32(1), Buffer.from([1])]))).toThrow(
+    expect(() => ours().read(rawMessage('I', OID, byte('N'), int16(1), byte('b'), int32(1), Buffer.from([1])))).toThrow(
       /column id: unexpected tuple value kind 'b'/,
     );
-    expect(() => ours().read(Buffer.concat([byte('D'), int32(OID), byte('N'), tuple(KEY_ONLY)]))).toThrow(/unknown delete part 'N'/);
-    expect(() => ours().read(Buffer.concat([byte('U'), int32(OID), byte('X')]))).toThrow(/unknown update part 'X'/);
-    expect(() => ours().read(Buffer.concat([byte('I'), int32(OID), byte('N'), tuple([...FULL, '7'])]))).toThrow(/tuple of 7 columns for a relation of 6/);
+    expect(() => ours().read(rawMessage('D', OID, byte('N'), tuple(KEY_ONLY)))).toThrow(/unknown delete part 'N'/);
+    expect(() => ours().read(rawMessage('U', OID, byte('X')))).toThrow(/unknown update part 'X'/);
+    expect(() => ours().read(rawMessage('I', OID, byte('N'), tuple([...FULL, '7'])))).toThrow(/tuple of 7 columns for a relation of 6/);
   });
 
   it('hands an unreadable message on as such instead of throwing in the socket handler', () => {

@@ -17,7 +17,8 @@ export interface PublisherOptions {
 
 interface Inflight {
   seq: number;
-  message: OutgoingMessage;
+  /** The message's subject (its payload is in the frame, and not kept twice until the ack). */
+  subject: string;
   /** The whole HPUB frame (hpub-frames.ts), written once and sent as it is again on a re-send. */
   frame: Buffer;
   sentAt: number;
@@ -142,7 +143,7 @@ export class JetStreamPublisher implements Sink {
     const seq = ++this.seq;
     const entry: Inflight = {
       seq,
-      message,
+      subject: message.subject,
       frame,
       sentAt: 0,
       sends: 0,
@@ -209,7 +210,7 @@ export class JetStreamPublisher implements Sink {
     if (msg.headers?.hasError) {
       // 503 no responders: the stream is not reachable right now (starting, leader election).
       // Leave it in flight; the timer re-sends it.
-      this.options.onResend?.(entry.message.subject, entry.sends, `status ${msg.headers.code}`);
+      this.options.onResend?.(entry.subject, entry.sends, `status ${msg.headers.code}`);
       entry.sentAt = Date.now() - this.options.ackTimeoutMs / 2;
       return;
     }
@@ -225,14 +226,14 @@ export class JetStreamPublisher implements Sink {
     try {
       ack = JSON.parse(decoder.decode(msg.data));
     } catch {
-      this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${entry.message.subject}`));
+      this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${entry.subject}`));
       return;
     }
     if (ack.error) {
       const retryable = ack.error.code >= 500;
       if (retryable && entry.sends < this.options.maxSends) return; // re-sent by the timer
       this.fail(
-        new HmsSyncError('PUBLISH', `JetStream rejected ${entry.message.subject}: ${ack.error.description} (code ${ack.error.code})`, {
+        new HmsSyncError('PUBLISH', `JetStream rejected ${entry.subject}: ${ack.error.description} (code ${ack.error.code})`, {
           retryable,
         }),
       );
@@ -244,7 +245,7 @@ export class JetStreamPublisher implements Sink {
 
   private settle(entry: Inflight): void {
     this.inflight.delete(entry.seq);
-    if (this.bySubject.get(entry.message.subject) === entry) this.bySubject.delete(entry.message.subject);
+    if (this.bySubject.get(entry.subject) === entry) this.bySubject.delete(entry.subject);
     if (entry.waiters) for (const wake of entry.waiters) wake();
     // Capacity comes back at a low-water mark, not with every ack: at a full window each ack
     // would otherwise let exactly one message out, each in its own socket write (the client
@@ -275,13 +276,13 @@ export class JetStreamPublisher implements Sink {
       if (now - entry.sentAt < this.options.ackTimeoutMs) continue;
       if (entry.sends >= this.options.maxSends) {
         this.fail(
-          new HmsSyncError('NATS', `no JetStream acknowledgement for ${entry.message.subject} after ${entry.sends} sends`, {
+          new HmsSyncError('NATS', `no JetStream acknowledgement for ${entry.subject} after ${entry.sends} sends`, {
             retryable: true,
           }),
         );
         return;
       }
-      this.options.onResend?.(entry.message.subject, entry.sends, 'ack timeout');
+      this.options.onResend?.(entry.subject, entry.sends, 'ack timeout');
       this.send(entry);
     }
   }

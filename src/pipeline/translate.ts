@@ -59,6 +59,7 @@ export function tableRoute(mapping: Mapping, keyColumns: string[]): TableRoute {
  */
 export function translate(change: RawChange, route: TableRoute, ctx: TranslateContext, now: string): Translated {
   const { mapping } = route;
+  // One literal of a fixed shape (a spread here made an object a row and a slower copy).
   const source: EnvelopeSource = {
     name: ctx.sourceName,
     kind: ctx.sourceKind,
@@ -66,8 +67,8 @@ export function translate(change: RawChange, route: TableRoute, ctx: TranslateCo
     capture: change.capture,
     position: ctx.positionPrefix ? ctx.positionPrefix + change.position : change.position,
     commitTs: change.commitTs,
-    ...(change.refetched && change.refetched.length > 0 ? { refetched: change.refetched } : {}),
   };
+  if (change.refetched && change.refetched.length > 0) source.refetched = change.refetched;
   if (change.op === 't') {
     return envelopeMessage({ op: 't', key: null, before: null, after: null }, route, ctx, source, now);
   }

@@ -16,7 +16,8 @@ import { ByteSlab } from '../util/byte-slab.ts';
  * object, the payload and a CRLF; the client then joins the parts of a write into a new array.
  * Here the frame is one view of a shared slab (ByteSlab), made once at enqueue and sent again
  * as it is when a re-send is due, and the client's write buffer holds one part a message.
- * The bytes are the client's own (a unit test compares them on a socket), and the header block
+ * The bytes are the client's own (test/integration/publisher/hpub-frames.test.ts compares them on
+ * the wire between the client and nats-server), and the header block
  * is exactly what the client's headers object encodes for the same three set() calls.
  *
  * It goes through the client's protocol handler (`protocol.sendCommand`), the same queue and

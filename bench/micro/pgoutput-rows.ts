@@ -3,10 +3,9 @@
 // by the per-value conversion the capture did before, on the bench table's rows.
 //   node bin/run-ts.js bench/micro/pgoutput-rows.ts [rows]
 import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { kindForOid, pgTextToSourceValue } from '../../capture/postgres/pg-types.ts';
 import { PgoutputRowReader } from '../../capture/postgres/pgoutput-rows.ts';
 import type { SourceRow } from '../../src/mapping/types.ts';
-import { insertMessage, relationMessage } from '../../test/support/pgoutput-messages.ts';
+import { insertMessage, LibraryRowReading, relationMessage } from '../../test/support/pgoutput-messages.ts';
 import { measureAllocation } from './allocation.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
@@ -21,20 +20,12 @@ const relation = relationMessage(16_401, 'public', 'bench', COLUMNS);
 const messages: Buffer[] = [];
 for (let i = 1; i <= rows; i++) messages.push(insertMessage(16_401, [String(i), `C${i % 97}`.padEnd(8), (i * 0.25).toFixed(2), 'ab'.repeat(32)]));
 
-const library = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] });
-const parsedRelation = library.parse(relation) as Pgoutput.MessageRelation;
-for (const column of parsedRelation.columns) column.parser = (text: string) => text;
-const kinds = new Map(COLUMNS.map((c) => [c.name, kindForOid(c.oid)]));
+const library = new LibraryRowReading(relation);
 const reader = new PgoutputRowReader();
-reader.relation(parsedRelation);
+reader.relation(new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] }).parse(relation) as Pgoutput.MessageRelation);
 
 const ways: Record<string, (message: Buffer) => SourceRow> = {
-  'library + conversion': (message) => {
-    const tuple = (library.parse(message) as Pgoutput.MessageInsert).new;
-    const row: SourceRow = {};
-    for (const name of Object.keys(tuple)) row[name] = pgTextToSourceValue(kinds.get(name) ?? 'other', tuple[name] as string | null);
-    return row;
-  },
+  'library + conversion': (message) => library.row((library.parse(message) as Pgoutput.MessageInsert).new),
   'PgoutputRowReader': (message) => (reader.read(message) as { new: SourceRow }).new,
 };
 

@@ -1,5 +1,9 @@
-// pgoutput messages (protocol version 1) built byte by byte, as a walsender sends them: for the
-// row reader's unit test and its micro-benchmark.
+// pgoutput messages (protocol version 1) built byte by byte, as a walsender sends them, and the
+// capture's reading of them before it had its own reader: for the row reader's unit test (its
+// oracle) and its micro-benchmark (its baseline).
+import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { kindForOid, pgTextToSourceValue } from '../../capture/postgres/pg-types.ts';
+import type { SourceRow } from '../../src/mapping/types.ts';
 
 export interface MessageColumn {
   name: string;
@@ -70,3 +74,35 @@ export function rawMessage(tag: string, oid: number, ...rest: Buffer[]): Buffer 
 }
 
 export { byte, int16, int32 };
+
+/**
+ * pg-logical-replication's parser with its type parsers off, and each tuple it reads converted
+ * by column kind the way the capture did before capture/postgres/pgoutput-rows.ts (an unchanged
+ * TOAST value, undefined, kept as such).
+ */
+export class LibraryRowReading {
+  private readonly plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] });
+  private readonly kinds = new Map<string, ReturnType<typeof kindForOid>>();
+
+  constructor(relation: Buffer) {
+    const parsed = this.plugin.parse(relation) as Pgoutput.MessageRelation;
+    for (const column of parsed.columns) {
+      column.parser = (text: string) => text;
+      this.kinds.set(column.name, kindForOid(column.typeOid));
+    }
+  }
+
+  /** The library's message for these bytes (insert, update or delete). */
+  parse(buffer: Buffer): Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete {
+    return this.plugin.parse(buffer) as Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete;
+  }
+
+  row(tuple: Record<string, unknown>): SourceRow {
+    const out: SourceRow = {};
+    for (const name of Object.keys(tuple)) {
+      const value = tuple[name];
+      (out as Record<string, unknown>)[name] = value === undefined ? undefined : pgTextToSourceValue(this.kinds.get(name) ?? 'other', value as string | null);
+    }
+    return out;
+  }
+}

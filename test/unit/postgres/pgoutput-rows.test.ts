@@ -4,7 +4,6 @@
 import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { describe, expect, it } from 'vitest';
 import { PgoutputRowReader, isRowMessage, type RowMessage } from '../../../capture/postgres/pgoutput-rows.ts';
-import { pgTextToSourceValue, kindForOid } from '../../../capture/postgres/pg-types.ts';
 import { TextPgoutputPlugin } from '../../../capture/postgres/wal-stream.ts';
 import {
   byte,
@@ -12,6 +11,7 @@ import {
   insertMessage,
   int16,
   int32,
+  LibraryRowReading,
   rawMessage,
   relationMessage as relation,
   tuple,
@@ -39,25 +39,11 @@ const del = (part: 'K' | 'O', values: Value[]): Buffer => deleteMessage(OID, par
 
 /** The library's reading of the same bytes, converted the way the capture converted it before. */
 class LibraryReading {
-  private readonly plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] });
-
-  constructor() {
-    const relation = this.plugin.parse(relationMessage()) as Pgoutput.MessageRelation;
-    for (const column of relation.columns) column.parser = (text: string) => text;
-  }
+  private readonly library = new LibraryRowReading(relationMessage());
 
   read(buffer: Buffer): unknown {
-    const message = this.plugin.parse(buffer) as Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete;
-    const row = (tupleValues: Record<string, unknown> | null) => {
-      if (tupleValues === null) return null;
-      const out: Record<string, unknown> = {};
-      for (const name of Object.keys(tupleValues)) {
-        const value = tupleValues[name];
-        const oid = COLUMNS.find((c) => c.name === name)!.oid;
-        out[name] = value === undefined ? undefined : pgTextToSourceValue(kindForOid(oid), value as string | null);
-      }
-      return out;
-    };
+    const message = this.library.parse(buffer);
+    const row = (tuple: Record<string, unknown> | null) => (tuple === null ? null : this.library.row(tuple));
     if (message.tag === 'insert') return { tag: 'insert', relationOid: OID, new: row(message.new) };
     if (message.tag === 'update') return { tag: 'update', relationOid: OID, key: row(message.key), old: row(message.old), new: row(message.new) };
     return { tag: 'delete', relationOid: OID, key: row(message.key), old: row(message.old) };

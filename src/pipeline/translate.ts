@@ -44,7 +44,7 @@ export interface Translated {
   entity: string;
 }
 
-const encoder = new TextEncoder();
+/** Envelope and dead-letter bodies as UTF-8 (byte-slab.ts). */
 const payloads = new ByteSlab();
 
 export function tableRoute(mapping: Mapping, keyColumns: string[]): TableRoute {
@@ -190,7 +190,7 @@ function deadLetter(change: RawChange, route: TableRoute, ctx: TranslateContext,
       subject: deadLetterSubject(ctx.subjectPrefix, ctx.sourceName, route.mapping.entity),
       msgId: id,
       op: change.op,
-      payload: encoder.encode(JSON.stringify(body)),
+      payload: payloads.utf8(JSON.stringify(body)),
     },
     deadLetter: true,
     entity: route.mapping.entity,

@@ -98,10 +98,21 @@ export function mssqlColumn(name: string, dataType: string, precision: number, s
  * its 4 decimals (style 2), date/time types in ODBC canonical form (style 121, 'yyyy-mm-dd
  * hh:mi:ss.fffffff', as many fraction digits as the type has), DATE as style 23.
  */
-export function selectExpression(column: Pick<MssqlColumn, 'name' | 'dataType'>, alias: string = column.name): string {
+export function selectExpression(
+  column: Pick<MssqlColumn, 'name' | 'dataType'> & Partial<Pick<MssqlColumn, 'nativeType' | 'collation'>>,
+  alias: string = column.name,
+): string {
   const c = quoteIdent(column.name);
   let expression: string;
   switch (column.dataType.toLowerCase()) {
+    case 'char':
+    case 'varchar':
+    case 'text': {
+      const unicode = utf8TextAsNvarchar(column, c);
+      if (unicode === undefined) return alias === column.name ? c : `${c} AS ${quoteIdent(alias)}`;
+      expression = unicode;
+      break;
+    }
     case 'decimal':
     case 'numeric':
       expression = `CONVERT(VARCHAR(50), ${c})`;
@@ -130,6 +141,25 @@ export function selectExpression(column: Pick<MssqlColumn, 'name' | 'dataType'>,
       return alias === column.name ? c : `${c} AS ${quoteIdent(alias)}`;
   }
   return `${expression} AS ${quoteIdent(alias)}`;
+}
+
+/**
+ * A char, varchar or text column under a UTF-8 collation (SQL Server 2019+, names ending in
+ * _UTF8) read as NVARCHAR; undefined for any other column. tedious decodes such a column's
+ * bytes with iconv-lite, whose UTF-8 decoder drops a leading U+FEFF (a byte order mark, as
+ * text exported by Windows tools begins) from every value: the envelope would silently differ
+ * from the row. NVARCHAR comes as UTF-16, which tedious decodes as it is. The conversion loses
+ * nothing (UTF-8 and UTF-16 encode the same characters), and n bytes of UTF-8 are at most n
+ * UTF-16 code units, so varchar(n) fits NVARCHAR(n) up to its 4,000 limit. Code-page
+ * collations are decoded by iconv-lite's single- and double-byte tables, which keep those
+ * bytes as the characters they are.
+ */
+export function utf8TextAsNvarchar(column: { nativeType?: string; collation?: string | null }, expression: string): string | undefined {
+  if (!column.collation || !/_UTF8$/i.test(column.collation)) return undefined;
+  const type = /^(char|varchar|text)(?:\((\d+|max)\))?$/i.exec(column.nativeType ?? '');
+  if (!type) return undefined;
+  const bytes = type[2] === undefined || type[2].toLowerCase() === 'max' ? Infinity : Number(type[2]);
+  return `CONVERT(NVARCHAR(${bytes <= 4000 ? bytes : 'MAX'}), ${expression})`;
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

@@ -16,6 +16,8 @@ export type KeyOrdering = 'numeric' | 'text' | 'bytes' | 'lexical';
 
 export interface PollColumn extends SourceColumn {
   ordering?: KeyOrdering;
+  /** The column's collation as the database names it, where a dialect reads by it (SQL Server: *_UTF8 text through NVARCHAR). */
+  collation?: string;
 }
 
 /** One mapped table as the poller reads it. */

@@ -71,7 +71,7 @@ class MssqlPollConnection implements PollConnection {
     for (const [name, table] of tables) {
       const columns: PollColumn[] = table.columns.map((c) => {
         const ordering = mssqlOrdering(c.dataType, c.kind, c.collation);
-        return { name: c.name, kind: c.kind, nativeType: c.nativeType, ...(ordering ? { ordering } : {}) };
+        return { name: c.name, kind: c.kind, nativeType: c.nativeType, ...(ordering ? { ordering } : {}), ...(c.collation ? { collation: c.collation } : {}) };
       });
       out.set(name, { columns, primaryKey: table.primaryKey });
     }

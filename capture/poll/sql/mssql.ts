@@ -3,11 +3,13 @@
  * literal or the bare word NULL (CONVERT style 126 for dates: ISO 8601, style 2 for binary:
  * hex, style 3 for float: 17 digits, style 2 for money: 4 decimals), joined with ','. Values
  * read back (c0…, w, m) go through CONVERT to text where tedious would lose digits (DECIMAL as a
- * JS number, DATETIME2 as a JS Date cut to milliseconds): see readAs(). Row hash: the first 8 bytes of HASHBYTES('MD5', …)
+ * JS number, DATETIME2 as a JS Date cut to milliseconds) or change text (a UTF-8 collated
+ * varchar's leading U+FEFF): see readAs(). Row hash: the first 8 bytes of HASHBYTES('MD5', …)
  * as a BIGINT, summed as DECIMAL(38,0) so the sum cannot overflow. Not CHECKSUM_AGG: it is 32
  * bits and XOR-like, so two equal changes cancel out. Key comparisons are spelled out (no
  * row values); limits are OFFSET … FETCH.
  */
+import { utf8TextAsNvarchar } from '../../mssql/values.ts';
 import type { PollColumn } from '../types.ts';
 import { buildSql, quoteWith, type SqlFlavor } from './builder.ts';
 
@@ -31,6 +33,9 @@ export function readAs(column: PollColumn, expression: string): string | undefin
     case 'timestamp':
     case 'timestamptz':
       return `CONVERT(VARCHAR(34), ${expression}, 121)`;
+    case 'text':
+      // UTF-8 collated char/varchar as NVARCHAR: tedious would drop a leading U+FEFF.
+      return utf8TextAsNvarchar(column, expression);
     default:
       return undefined;
   }

@@ -1,6 +1,7 @@
 // SQL Server types through the snapshot and through CDC give the same exact values: DECIMAL and
 // MONEY never as JS numbers, DATETIME2(7) and DATETIMEOFFSET with all their digits, NVARCHAR,
-// NCHAR, NVARCHAR(MAX) (read back when an update leaves it out), VARBINARY.
+// NCHAR, NVARCHAR(MAX) (read back when an update leaves it out), VARBINARY, and a UTF-8 collated
+// VARCHAR whose value starts with U+FEFF (tedious alone would drop it: capture/mssql/values.ts).
 import { describe, expect, inject, it } from 'vitest';
 import { startBridgeProcess, workspace } from '../../support/bridge.ts';
 import { uniqueName } from '../../support/context.ts';
@@ -23,12 +24,14 @@ fields:
   body:   { from: body, type: string }
   raw:    { from: raw, type: bytes }
   flag:   { from: flag, type: boolean }
+  utf:    { from: utf, type: string }
 unmapped: error
 `;
 
 const VALUES = (id: number) =>
   `(${id}, 12345678901234567890.1234567890, 922337203685477.5807, 9223372036854775807, '2024-03-10 02:30:00.1234567', ` +
-  `'2024-03-10 06:59:59.1234567 -05:00', '2024-03-10', N'Grüße 日本 🚗', N'ab', REPLICATE(CAST(N'x' AS NVARCHAR(MAX)), 9000), 0x00FF10, 1)`;
+  `'2024-03-10 06:59:59.1234567 -05:00', '2024-03-10', N'Grüße 日本 🚗', N'ab', REPLICATE(CAST(N'x' AS NVARCHAR(MAX)), 9000), 0x00FF10, 1, ` +
+  `NCHAR(65279) + N'Grüße 日本')`;
 
 const EXPECTED = {
   amount: '12345678901234567890.1234567890',
@@ -41,6 +44,7 @@ const EXPECTED = {
   code: 'ab   ',
   raw: Buffer.from([0, 255, 16]).toString('base64'),
   flag: true,
+  utf: '\uFEFFGrüße 日本',
 };
 
 describe.skipIf(!docker)(`type-fidelity (SQL Server via testcontainers)${SKIPPED}`, () => {
@@ -51,7 +55,7 @@ describe.skipIf(!docker)(`type-fidelity (SQL Server via testcontainers)${SKIPPED
     await db.createTable(
       'typed',
       'id int PRIMARY KEY, amount decimal(38,10), price money, big bigint, at datetime2(7), zoned datetimeoffset(7), day date, ' +
-        'name nvarchar(40), code nchar(5), body nvarchar(max), raw varbinary(16), flag bit',
+        'name nvarchar(40), code nchar(5), body nvarchar(max), raw varbinary(16), flag bit, utf varchar(40) COLLATE Latin1_General_100_CI_AS_SC_UTF8',
     );
     await db.query(`INSERT INTO dbo.typed VALUES ${VALUES(1)}`);
     const setup = writeMssqlBridgeFiles(ws, { natsUrl, id: uniqueName('ms_types'), source: { name: 't', url: db.readerUrl }, mappings: { 'TYPED.yaml': MAPPING } });

@@ -75,6 +75,24 @@ describe('sql server polling', () => {
     expect(text).toContain('CONVERT(NVARCHAR(MAX), [price], 2)');
   });
 
+  it('reads UTF-8 collated char and varchar back as NVARCHAR (tedious would drop a leading U+FEFF), and hashes them as before', () => {
+    const table: PollTable = {
+      ...MS,
+      columns: [
+        { name: 'id', kind: 'integer', nativeType: 'int' },
+        { name: 'u', kind: 'text', nativeType: 'varchar(40)', collation: 'Latin1_General_100_CI_AS_SC_UTF8' },
+        { name: 'm', kind: 'text', nativeType: 'varchar(max)', collation: 'Latin1_General_100_CI_AS_SC_UTF8' },
+        { name: 'l', kind: 'text', nativeType: 'varchar(40)', collation: 'SQL_Latin1_General_CP1_CI_AS' },
+        { name: 'n', kind: 'text', nativeType: 'nvarchar(40)', collation: 'Latin1_General_100_CI_AS_SC_UTF8' },
+      ],
+      changed: { name: 'u', kind: 'text', nativeType: 'varchar(40)', collation: 'Latin1_General_100_CI_AS_SC_UTF8' },
+    };
+    const text = mssqlSql.rows(table, {}, 10).text;
+    expect(text).toContain('[id] AS [c0], CONVERT(NVARCHAR(40), [u]) AS [c1], CONVERT(NVARCHAR(MAX), [m]) AS [c2], [l] AS [c3], [n] AS [c4]');
+    expect(text).toContain(`COALESCE(N'''' + REPLACE(CONVERT(NVARCHAR(MAX), [u]), N'''', N'''''') + N'''', N'NULL')`);
+    expect(mssqlSql.maxChanged(table).text).toBe('SELECT CONVERT(NVARCHAR(40), MAX([u])) AS [m] FROM [dbo].[orders]');
+  });
+
   it('uses a rowversion hint as binary: read as hex, max as hex, bound as VARBINARY', () => {
     const changed = mssqlSql.changedSince(MS, '00000000000007D1', 50, { hint: '00000000000007D2', key: ['4'] });
     expect(changed.text).toContain('[rv] AS [w] FROM [dbo].[orders] WHERE [rv] >= @p1 AND [rv] >= @p2 AND ([rv] > @p3 OR ([rv] = @p4 AND [id] > @p5)) ORDER BY [rv], [id] OFFSET 0 ROWS FETCH NEXT 50 ROWS ONLY');

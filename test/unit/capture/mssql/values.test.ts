@@ -1,9 +1,10 @@
 // SQL Server values as tedious returns them for the select expressions (text for DECIMAL,
 // MONEY and date/time types, text for BIGINT, Buffers for binary) -> canonical text.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { kindForMssqlType, mssqlColumn, mssqlValue, paramType, selectExpression, utcDateText } from '../../../../capture/mssql/values.ts';
 
-const col = (type: string, precision = 0, scale = 0, maxLength = 0) => mssqlColumn('C', type, precision, scale, maxLength);
+const col = (type: string, precision = 0, scale = 0, maxLength = 0, collation: string | null = null) => mssqlColumn('C', type, precision, scale, maxLength, collation);
 
 describe('sql server column kinds', () => {
   it('maps types to kinds and names them', () => {
@@ -30,6 +31,38 @@ describe('select expressions', () => {
     expect(selectExpression({ name: 'O', dataType: 'datetimeoffset' })).toBe('CONVERT(VARCHAR(34), [O], 121) AS [O]');
     expect(selectExpression({ name: 'N', dataType: 'nvarchar' })).toBe('[N]');
     expect(selectExpression({ name: 'we]ird', dataType: 'int' }, 'c0')).toBe('[we]]ird] AS [c0]');
+  });
+
+  it('read char and varchar under a UTF-8 collation as NVARCHAR, of the same length up to 4,000', () => {
+    const utf8 = 'Latin1_General_100_CI_AS_SC_UTF8';
+    expect(selectExpression(col('varchar', 0, 0, 40, utf8))).toBe('CONVERT(NVARCHAR(40), [C]) AS [C]');
+    expect(selectExpression(col('char', 0, 0, 10, utf8), 'c3')).toBe('CONVERT(NVARCHAR(10), [C]) AS [c3]');
+    expect(selectExpression(col('varchar', 0, 0, 4000, utf8))).toBe('CONVERT(NVARCHAR(4000), [C]) AS [C]');
+    expect(selectExpression(col('varchar', 0, 0, 8000, utf8))).toBe('CONVERT(NVARCHAR(MAX), [C]) AS [C]');
+    expect(selectExpression(col('varchar', 0, 0, -1, utf8.toLowerCase()))).toBe('CONVERT(NVARCHAR(MAX), [C]) AS [C]');
+    // Code-page collations, and NVARCHAR under any collation, are read as they are.
+    expect(selectExpression(col('varchar', 0, 0, 40, 'SQL_Latin1_General_CP1_CI_AS'))).toBe('[C]');
+    expect(selectExpression(col('varchar', 0, 0, 40, 'Latin1_General_100_CI_AS_SC_UTF8_Legacy'))).toBe('[C]');
+    expect(selectExpression(col('nvarchar', 0, 0, 80, utf8))).toBe('[C]');
+    expect(selectExpression(col('varchar', 0, 0, 40), 'c0')).toBe('[C] AS [c0]');
+  });
+
+  it('why: tedious decodes a UTF-8 collated varchar with a decoder that drops a leading U+FEFF, and NVARCHAR as it is', () => {
+    // The calls tedious's row parser makes (value-parser.js readChars / readNChars), on its own
+    // Collation and iconv-lite: if a later tedious kept the mark, this test says the NVARCHAR
+    // detour can go.
+    const fromTedious = createRequire(createRequire(import.meta.url).resolve('tedious'));
+    const { Collation, Flags } = fromTedious('./collation.js') as {
+      Collation: new (lcid: number, flags: number, version: number, sortId: number) => { codepage: string };
+      Flags: { UTF8: number };
+    };
+    const iconv = fromTedious('iconv-lite') as { decode(bytes: Buffer, encoding: string): string };
+    const codepage = new Collation(0x0409, Flags.UTF8, 2, 0).codepage;
+    expect(codepage).toBe('utf-8');
+    expect(iconv.decode(Buffer.from('\uFEFFA', 'utf8'), codepage)).toBe('A');
+    expect(Buffer.from('\uFEFFA', 'utf16le').toString('ucs2')).toBe('\uFEFFA');
+    // A code page's bytes EF BB BF are three characters, kept (here Windows-1252).
+    expect(iconv.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x41]), 'CP1252')).toBe('ï»¿A');
   });
 });
 

@@ -9,7 +9,7 @@
  * bits and XOR-like, so two equal changes cancel out. Key comparisons are spelled out (no
  * row values); limits are OFFSET … FETCH.
  */
-import { utf8TextAsNvarchar } from '../../mssql/values.ts';
+import { utf8TextAsNvarchar } from '../../mssql/utf8-text.ts';
 import type { PollColumn } from '../types.ts';
 import { buildSql, quoteWith, type SqlFlavor } from './builder.ts';
 

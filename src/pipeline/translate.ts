@@ -6,6 +6,7 @@ import {
   type Envelope,
   type EnvelopeSource,
 } from '../envelope/envelope.ts';
+import { EnvelopeJson } from '../envelope/envelope-json.ts';
 import { keyToken } from '../envelope/key-token.ts';
 import { rowMapper, type RowMapper } from '../mapping/engine.ts';
 import type { JsonObject, JsonValue, Mapping, MapResult, SourceColumn, SourceRow } from '../mapping/types.ts';
@@ -46,6 +47,8 @@ export interface Translated {
 
 /** Envelope and dead-letter bodies as UTF-8 (byte-slab.ts). */
 const payloads = new ByteSlab();
+/** Envelopes' JSON, written as bytes (envelope-json.ts). */
+const envelopeJson = new EnvelopeJson();
 
 export function tableRoute(mapping: Mapping, keyColumns: string[]): TableRoute {
   const keyFields = keyColumns.map((column) => mapping.fields.find((f) => f.from === column)!).filter(Boolean);
@@ -158,9 +161,9 @@ function envelopeMessage(
       subject,
       msgId: id,
       op: body.op,
-      // The same UTF-8 bytes as TextEncoder, in a shared slab: no ArrayBuffer of its own per
-      // envelope for the GC to track, and fewer than Buffer.from's 8 KB pool (byte-slab.ts).
-      payload: payloads.utf8(JSON.stringify(envelope)),
+      // The bytes of JSON.stringify's text as UTF-8, in a shared slab: no ArrayBuffer of its own
+      // per envelope for the GC to track (byte-slab.ts), and no string (envelope-json.ts).
+      payload: envelopeJson.write(envelope, payloads),
     },
     deadLetter: false,
     entity: mapping.entity,

@@ -48,20 +48,31 @@ export class HpubWriter {
    */
   frame(message: OutgoingMessage, reply: string): Buffer {
     const { subject, msgId, op, payload } = message;
-    if (!SUBJECT.test(subject) || !SUBJECT.test(reply) || !HEADER_VALUE.test(msgId) || !HEADER_VALUE.test(op)) {
-      throw new HmsSyncError('INTERNAL', `a NATS frame cannot carry subject "${subject}", reply "${reply}", id "${msgId}" or op "${op}"`);
-    }
-    // Printable ASCII only (checked above): one character is one byte.
-    const headers = `NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\nHms-Op: ${op}\r\nContent-Type: application/json\r\n\r\n`;
-    const total = headers.length + payload.length;
+    // Printable ASCII only (checked while copying below): one character is one byte.
+    const headerBytes = HEADER_FIXED + msgId.length + op.length;
+    const total = headerBytes + payload.length;
     const max = this.protocol.info?.max_payload;
     if (max !== undefined && total > max) {
       throw new HmsSyncError('PUBLISH', `${subject}: a message of ${total} bytes exceeds the NATS server's max_payload of ${max} bytes`);
     }
-    const head = `HPUB ${subject} ${reply} ${headers.length} ${total}\r\n${headers}`;
-    const buffer = this.slab.room(head.length + payload.length + 2);
+    // Written byte by byte, not as a template string: the protocol line and header block were
+    // ~600 bytes of strings a message, made to be copied once.
+    const size = 5 + subject.length + 1 + reply.length + 1 + decimalDigits(headerBytes) + 1 + decimalDigits(total) + 2 + headerBytes + payload.length + 2;
+    const buffer = this.slab.room(size);
     let at = this.slab.offset;
-    at += buffer.write(head, at, 'latin1');
+    at = copy(buffer, at, HPUB);
+    at = token(buffer, at, subject, false, 0x20);
+    at = token(buffer, at, reply, false, 0x20);
+    at = decimal(buffer, at, headerBytes, 0x20);
+    at = decimal(buffer, at, total, -1);
+    at = copy(buffer, at, MSG_ID);
+    at = token(buffer, at, msgId, true, -1);
+    at = copy(buffer, at, OP);
+    at = token(buffer, at, op, true, -1);
+    at = copy(buffer, at, CONTENT_TYPE);
+    if (at < 0) {
+      throw new HmsSyncError('INTERNAL', `a NATS frame cannot carry subject "${subject}", reply "${reply}", id "${msgId}" or op "${op}"`);
+    }
     buffer.set(payload, at);
     at += payload.length;
     buffer[at++] = 0x0d;
@@ -77,10 +88,53 @@ export class HpubWriter {
   }
 }
 
-/** NATS subjects and reply subjects: printable ASCII, no spaces. */
-const SUBJECT = /^[\x21-\x7e]+$/;
-/** Header values as the client writes them (it trims them): printable ASCII, no edge spaces. */
-const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+const HPUB = Buffer.from('HPUB ', 'latin1');
+/** The header block is `NATS/1.0\r\nNats-Msg-Id: <id>\r\nHms-Op: <op>\r\nContent-Type: application/json\r\n\r\n`. */
+const MSG_ID = Buffer.from('\r\nNATS/1.0\r\nNats-Msg-Id: ', 'latin1');
+const OP = Buffer.from('\r\nHms-Op: ', 'latin1');
+const CONTENT_TYPE = Buffer.from('\r\nContent-Type: application/json\r\n\r\n', 'latin1');
+/** Header block bytes besides the id and the op (MSG_ID without its leading CRLF, OP, CONTENT_TYPE). */
+const HEADER_FIXED = MSG_ID.length - 2 + OP.length + CONTENT_TYPE.length;
+
+/** `bytes` at `at` (or -1 stays -1); the new end. */
+function copy(buffer: Buffer, at: number, bytes: Buffer): number {
+  if (at < 0) return at;
+  for (let i = 0; i < bytes.length; i++) buffer[at++] = bytes[i]!;
+  return at;
+}
+
+/**
+ * Text at `at` and then `after` (a byte; -1 for none), or -1 if it cannot be framed (and -1
+ * stays -1): subjects and reply subjects are printable ASCII without spaces; header values
+ * (`inner`) may hold spaces but not begin or end with one (the client trims them), and none
+ * may be empty.
+ */
+function token(buffer: Buffer, at: number, text: string, inner: boolean, after: number): number {
+  const length = text.length;
+  if (at < 0 || length === 0) return -1;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e || c < 0x20 || (c === 0x20 && (!inner || i === 0 || i === length - 1))) return -1;
+    buffer[at++] = c;
+  }
+  if (after >= 0) buffer[at++] = after;
+  return at;
+}
+
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/** A non-negative integer's decimal digits at `at`, then `after` (a byte; -1 for none). */
+function decimal(buffer: Buffer, at: number, n: number, after: number): number {
+  if (at < 0) return at;
+  const end = at + decimalDigits(n);
+  for (let i = end - 1, rest = n; i >= at; i--, rest = Math.floor(rest / 10)) buffer[i] = 0x30 + (rest % 10);
+  if (after >= 0) buffer[end] = after;
+  return after >= 0 ? end + 1 : end;
+}
 
 interface ProtocolHandler {
   sendCommand(command: Uint8Array): void;

@@ -217,7 +217,7 @@ export class JetStreamPublisher implements Sink {
     // The common case, a PubAck without an error, needs no JSON parse: it is recognized by its
     // opening bytes and the absence of an "error" field (anything else is parsed in full).
     const data = msg.data;
-    if (startsWith(data, PUB_ACK_START) && Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(ERROR_FIELD) < 0) {
+    if (startsWith(data, PUB_ACK_START) && indexOf(data, ERROR_FIELD) < 0) {
       this.options.onAck?.(Date.now() - entry.sentAt);
       this.settle(entry);
       return;
@@ -301,6 +301,16 @@ export class JetStreamPublisher implements Sink {
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+/** Where `part` first occurs in `data`, or -1 (a PubAck is ~50 bytes: a loop, no Buffer view to make). */
+function indexOf(data: Uint8Array, part: Uint8Array): number {
+  const last = data.length - part.length;
+  outer: for (let i = 0; i <= last; i++) {
+    for (let j = 0; j < part.length; j++) if (data[i + j] !== part[j]) continue outer;
+    return i;
+  }
+  return -1;
 }
 
 function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {

@@ -134,6 +134,11 @@ describe('HPUB frames', () => {
       expect(() => writer.frame(message('a b', 'id', '{}'), 'r.1')).toThrow(/cannot carry subject "a b"/);
       expect(() => writer.frame(message('a.b', 'id\r\nX: y', '{}'), 'r.1')).toThrow(/cannot carry/);
       expect(() => writer.frame(message('a.b', 'id', '{}'), '')).toThrow(/cannot carry/);
+      // Header values: inner spaces are kept, edge spaces (the client trims them) and non-ASCII refused.
+      for (const id of [' id', 'id ', '', 'ïd']) expect(() => writer.frame(message('a.b', id, '{}'), 'r.1')).toThrow(/cannot carry/);
+      expect(() => writer.frame(message('a.b', 'id', '{}', ' c'), 'r.1')).toThrow(/cannot carry/);
+      expect(() => writer.frame(message('a.\u00e9', 'id', '{}'), 'r.1')).toThrow(/cannot carry/);
+      expect(writer.frame(message('a.b', 'i d', '{}'), 'r.1').toString('latin1')).toContain('\r\nNats-Msg-Id: i d\r\n');
       const max = nc.info!.max_payload;
       expect(() => writer.frame(message('a.b', 'id', 'x'.repeat(max)), 'r.1')).toThrow(
         // The header block of id "id" and op "c" is 72 bytes.

@@ -25,8 +25,8 @@ function standIn() {
     },
     status: () => ({ async *[Symbol.asyncIterator]() {} }),
   } as unknown as NatsConnection;
-  const ack = (seq: number): void => {
-    const data = Buffer.from(`{"stream":"S","seq":${seq}}`);
+  const ack = (seq: number, body = `{"stream":"S","seq":${seq}}`): void => {
+    const data = Buffer.from(body);
     deliver!(null, { subject: replies[seq - 1]!, data, headers: undefined } as unknown as Msg);
   };
   return { nc, ack };
@@ -73,6 +73,24 @@ describe('acknowledged-through sequence', () => {
       expect(publisher.ackedThrough).toBe(n);
       ack(n + 1);
       expect(publisher.ackedThrough).toBe(n + 1);
+      await publisher.close();
+    }
+  });
+
+  it('settles a duplicate PubAck, and fails on a PubAck that carries an error, wherever its "error" field stands', async () => {
+    for (const body of [
+      '{"stream":"S","seq":0,"error":{"code":400,"err_code":10077,"description":"maximum messages exceeded"}}',
+      '{"error":{"code":400,"err_code":10077,"description":"maximum messages exceeded"},"stream":"S","seq":0}',
+    ]) {
+      const { nc, ack } = standIn();
+      const publisher = new JetStreamPublisher(nc, { maxInflight: 10, ackTimeoutMs: 60_000, maxSends: 5 });
+      for (let i = 1; i <= 3; i++) publisher.publish({ subject: `p.s.e.k${i}`, msgId: `id${i}`, op: 'c', payload: Buffer.from('{}') });
+      ack(1, '{"stream":"S","seq":1,"duplicate":true}');
+      expect(publisher.ackedThrough).toBe(1);
+      const waiting = publisher.waitAcked(3);
+      ack(2, body);
+      await expect(waiting).rejects.toThrow(/JetStream rejected p\.s\.e\.k2: maximum messages exceeded \(code 400\)/);
+      expect(publisher.ackedThrough).toBe(1);
       await publisher.close();
     }
   });

@@ -2,7 +2,7 @@
 // of the same row give identical `after` objects: DECIMAL beyond a double, DATETIME as wall time
 // in the source's `timezone:` (the bridge runs with TZ=America/New_York to prove the machine
 // zone never enters), TIMESTAMP as the instant it is, unsigned BIGINT, BIT, YEAR, ENUM/SET,
-// JSON, BLOB/BINARY (zero padding kept), latin1 and utf8mb4 text, and NULL in every column.
+// JSON, BLOB/BINARY (zero padding kept), latin1, utf8mb4 and utf16 text, and NULL in every column.
 // Zero dates become their text: `nullIf` makes them null, otherwise the row is dead-lettered.
 // Run with the binlog's column metadata FULL (names, charsets, labels from the log) and NO_LOG
 // (all from information_schema).
@@ -40,10 +40,11 @@ fields:
   label:    { from: label, type: string }
   l1:       { from: l1, type: string }
   ch:       { from: ch, type: string }
+  u16:      { from: u16, type: string }
 unmapped: error
 `;
 
-const COLUMNS = ['amount', 'wall', 'happened', 'day', 'tm', 'yr', 'flag', 'bits', 'bit1', 'ubig', 'sbig', 'umed', 'fl', 'dbl', 'e', 's', 'doc', 'blb', 'bin', 'vb', 'label', 'l1', 'ch'];
+const COLUMNS = ['amount', 'wall', 'happened', 'day', 'tm', 'yr', 'flag', 'bits', 'bit1', 'ubig', 'sbig', 'umed', 'fl', 'dbl', 'e', 's', 'doc', 'blb', 'bin', 'vb', 'label', 'l1', 'ch', 'u16'];
 const FIELDS = ['id', ...COLUMNS];
 
 const COMBINING = 'e\u0301';
@@ -59,6 +60,8 @@ const SAMPLES: Sample[] = [
       '{"a":{"b":[1,2.5,{"c":"\u00fc \u{1F600}"}]},"n":null}', Buffer.from('00ff10ab00ff', 'hex'), Buffer.from('01', 'hex'), Buffer.from('ff00', 'hex'),
       // A leading U+FEFF (text exported by a Windows tool) is part of the value.
       `\ufeffcaf${COMBINING} \u{1F600} \u6f22\u5b57`, 'caf\u00e9', 'ab',
+      // The same in a UTF-16 column (its own decoder in the binlog; converted by the server in a query).
+      `\ufeffcaf${COMBINING} \u{1F600}`,
     ],
     after: {
       amount: '12345678901234567890.1234567890',
@@ -86,13 +89,14 @@ const SAMPLES: Sample[] = [
       label: `\ufeffcaf${COMBINING} \u{1F600} \u6f22\u5b57`,
       l1: 'caf\u00e9',
       ch: 'ab',
+      u16: `\ufeffcaf${COMBINING} \u{1F600}`,
     },
   },
   {
     params: [
       '-0.0000000001', '2024-01-15 08:00:00', '1999-12-31 23:59:59.999999', '0000-00-00', '12:34:56.789', 0,
       0, 0, 0, '0', '9223372036854775807', 0, 123456.7, 1e300, 'a', '',
-      '[]', Buffer.alloc(0), Buffer.alloc(4), Buffer.alloc(0), '', '\u00ff\u20ac', '',
+      '[]', Buffer.alloc(0), Buffer.alloc(4), Buffer.alloc(0), '', '\u00ff\u20ac', '', '',
     ],
     after: {
       amount: '-0.0000000001',
@@ -118,6 +122,7 @@ const SAMPLES: Sample[] = [
       label: '',
       l1: '\u00ff\u20ac',
       ch: '',
+      u16: '',
     },
   },
   { params: COLUMNS.map(() => null), after: Object.fromEntries(COLUMNS.map((c) => [c, null])) },
@@ -140,7 +145,7 @@ for (const metadata of ['FULL', 'NO_LOG']) {
           flag tinyint(1), bits bit(10), bit1 bit(1), ubig bigint unsigned, sbig bigint, umed mediumint unsigned,
           fl float, dbl double, e enum('a','b','c d'), s set('x','y','z'), doc json,
           blb blob, bin binary(4), vb varbinary(10),
-          label varchar(100), l1 varchar(20) CHARACTER SET latin1, ch char(5)
+          label varchar(100), l1 varchar(20) CHARACTER SET latin1, ch char(5), u16 varchar(20) CHARACTER SET utf16
         )`);
       for (const [i, sample] of SAMPLES.entries()) await session.query(INSERT, [i + 1, ...sample.params]);
       // A zero DATETIME and a zero TIMESTAMP: no mapping of them to a timestamp exists.

@@ -2,8 +2,8 @@ import type { ByteSlab } from '../util/byte-slab.ts';
 import type { Envelope, EnvelopeSource } from './envelope.ts';
 
 /**
- * An envelope's JSON written as UTF-8 bytes, field by field, into a scratch buffer and then
- * into the payload slab: the same bytes as `Buffer.from(JSON.stringify(envelope))`
+ * An envelope's JSON written as UTF-8 bytes, field by field, straight into the payload slab
+ * (byte-slab.ts): the same bytes as `Buffer.from(JSON.stringify(envelope))`
  * (test/unit/envelope/envelope-json.test.ts compares the two on generated envelopes and on
  * every awkward string: quotes, backslashes, control characters, lone surrogates, U+FEFF).
  *

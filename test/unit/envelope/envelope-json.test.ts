@@ -2,6 +2,7 @@
 // envelope with every field set, on generated envelopes full of awkward strings and numbers,
 // and across the payload slab's boundaries.
 import { describe, expect, it } from 'vitest';
+import { seededRandom as generator } from '../../../src/demo/legacy-rows.ts';
 import type { Envelope } from '../../../src/envelope/envelope.ts';
 import { EnvelopeJson } from '../../../src/envelope/envelope-json.ts';
 import { ByteSlab } from '../../../src/util/byte-slab.ts';
@@ -28,18 +29,6 @@ function envelope(overrides: Partial<Envelope> = {}): Envelope {
     mapping: 'sha256:abc',
     ts: '2026-11-22T07:00:00.001Z',
     ...overrides,
-  };
-}
-
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

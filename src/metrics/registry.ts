@@ -8,15 +8,31 @@
  * `labels({...})` with an object per event.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesHistogram } from './series-histogram.ts';
 
 export const metricsRegistry = new Registry();
 
-/** Envelopes published (acknowledged or not yet), by source, entity and op (c, u, d, r, t). */
+/** Run before the envelope counter is read (source-metrics.ts adds what it tallied since the last read). */
+const envelopeCountFlushes = new Set<() => void>();
+
+/** Registers a function that adds pending counts to `envelopesTotal` before each scrape; returns its removal. */
+export function onEnvelopeCountRead(flush: () => void): () => void {
+  envelopeCountFlushes.add(flush);
+  return () => envelopeCountFlushes.delete(flush);
+}
+
+/**
+ * Envelopes published (acknowledged or not yet), by source, entity and op (c, u, d, r, t).
+ * Counted per envelope in plain numbers (source-metrics.ts) and added here when it is read.
+ */
 export const envelopesTotal = new Counter({
   name: 'hms_sync_envelopes_total',
   help: 'Envelopes handed to the publisher, by source, entity and op',
   labelNames: ['source', 'entity', 'op'] as const,
   registers: [metricsRegistry],
+  collect() {
+    for (const flush of envelopeCountFlushes) flush();
+  },
 });
 
 /** Rows sent to the dead-letter subject `<prefix>.<source>.dlq.<entity>`. */
@@ -41,14 +57,18 @@ export const deliveriesTotal = new Counter({
   registers: [metricsRegistry],
 });
 
-/** From the publish of an envelope to its JetStream acknowledgement (from its last send). */
-export const publishLatencySeconds = new Histogram({
-  name: 'hms_sync_publish_latency_seconds',
-  help: 'Time from publishing an envelope to its JetStream acknowledgement, by source',
-  labelNames: ['source'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  registers: [metricsRegistry],
-});
+/**
+ * From the publish of an envelope to its JetStream acknowledgement (from its last send), by
+ * source: observed once per acknowledged envelope, so kept in plain arrays (series-histogram.ts)
+ * and formatted by the registry like prom-client's own histograms.
+ */
+export const publishLatencySeconds = new SeriesHistogram(
+  'hms_sync_publish_latency_seconds',
+  'Time from publishing an envelope to its JetStream acknowledgement, by source',
+  'source',
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+);
+metricsRegistry.registerMetric(publishLatencySeconds.asMetric());
 
 /** One polling pass (`full` or `held`), from its first statement to its last batch. */
 export const pollPassSeconds = new Histogram({

@@ -1,23 +1,31 @@
 /**
  * One source's metric children, bound to its label values once. The pipeline calls
- * `envelope(entity, op)` for every envelope: two Map lookups and an increment, no string
- * building or object allocation per call (prom-client's `labels()` hashes its arguments
- * into a key on every call).
+ * `envelope(entity, op)` for every envelope and the publisher `publishAcked` for every ack:
+ * two Map lookups and a plain increment, and a bucket search, with no call into prom-client
+ * (whose `inc` and `observe` hash the label set on every call, a child's too: ~0.3 and
+ * ~0.46 µs). Envelope counts reach the counter when it is read (onEnvelopeCountRead).
  */
 import type { Counter, Histogram } from 'prom-client';
-import { deadLettersTotal, envelopesTotal, pollPassSeconds, publishLatencySeconds } from './registry.ts';
+import { deadLettersTotal, envelopesTotal, onEnvelopeCountRead, pollPassSeconds, publishLatencySeconds } from './registry.ts';
+import type { HistogramSeries } from './series-histogram.ts';
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
 type HistogramChild = ReturnType<Histogram<string>['labels']>;
 
+/** Envelopes counted for one label set since the counter was last read. */
+interface Tally {
+  child: CounterChild;
+  pending: number;
+}
+
 export class SourceMetrics {
-  private readonly envelopes = new Map<string, Map<string, CounterChild>>();
+  private readonly envelopes = new Map<string, Map<string, Tally>>();
   private readonly deadLetters = new Map<string, CounterChild>();
   private readonly passes = new Map<string, HistogramChild>();
-  private readonly publishLatency: HistogramChild;
+  private readonly publishLatency: HistogramSeries;
 
   constructor(readonly source: string) {
-    this.publishLatency = publishLatencySeconds.labels(source);
+    this.publishLatency = publishLatencySeconds.series(source);
   }
 
   /** An envelope (not a dead letter) handed to the publisher. */
@@ -27,12 +35,23 @@ export class SourceMetrics {
       byOp = new Map();
       this.envelopes.set(entity, byOp);
     }
-    let child = byOp.get(op);
-    if (child === undefined) {
-      child = envelopesTotal.labels(this.source, entity, op);
-      byOp.set(op, child);
+    let tally = byOp.get(op);
+    if (tally === undefined) {
+      tally = { child: envelopesTotal.labels(this.source, entity, op), pending: 0 };
+      byOp.set(op, tally);
     }
-    child.inc();
+    tally.pending += 1;
+  }
+
+  /** Adds the envelopes counted since the last call to the counter (before it is read). */
+  flushEnvelopeCounts(): void {
+    for (const byOp of this.envelopes.values()) {
+      for (const tally of byOp.values()) {
+        if (tally.pending === 0) continue;
+        tally.child.inc(tally.pending);
+        tally.pending = 0;
+      }
+    }
   }
 
   deadLetter(entity: string): void {
@@ -60,6 +79,9 @@ export class SourceMetrics {
 }
 
 const bySource = new Map<string, SourceMetrics>();
+onEnvelopeCountRead(() => {
+  for (const metrics of bySource.values()) metrics.flushEnvelopeCounts();
+});
 
 /** The (process-wide, reused across attempts) metric children of one source. */
 export function sourceMetrics(source: string): SourceMetrics {

@@ -204,8 +204,7 @@ export class JetStreamPublisher implements Sink {
       this.fail(new HmsSyncError('NATS', `ack subscription failed: ${err.message}`, { cause: err, retryable: true }));
       return;
     }
-    const seq = Number(msg.subject.slice(this.inbox.length + 1));
-    const entry = this.inflight.get(seq);
+    const entry = this.inflight.get(this.ackSequence(msg));
     if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
     if (msg.headers?.hasError) {
       // 503 no responders: the stream is not reachable right now (starting, leader election).
@@ -241,6 +240,25 @@ export class JetStreamPublisher implements Sink {
     }
     this.options.onAck?.(Date.now() - entry.sentAt);
     this.settle(entry);
+  }
+
+  /**
+   * The sequence an ack's subject ends in (`<inbox>.<seq>`; NaN if it is not one). Read from the
+   * subject's bytes where the client keeps them (@nats-io/nats-core 3.x: `_msg.subject`),
+   * without decoding the subject into a string for every ack; from `msg.subject` otherwise.
+   */
+  private ackSequence(msg: Msg): number {
+    const raw = (msg as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+    if (!(raw instanceof Uint8Array)) return Number(msg.subject.slice(this.inbox.length + 1));
+    const start = this.inbox.length + 1;
+    if (raw.length <= start || raw.length > start + 15) return NaN;
+    let seq = 0;
+    for (let i = start; i < raw.length; i++) {
+      const digit = raw[i]! - 0x30;
+      if (digit < 0 || digit > 9) return NaN;
+      seq = seq * 10 + digit;
+    }
+    return seq;
   }
 
   private settle(entry: Inflight): void {

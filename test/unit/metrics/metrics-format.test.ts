@@ -32,6 +32,12 @@ describe('metrics exposition', () => {
     expect(sample(body, 'hms_sync_envelopes_total{source="unit_src",entity="crew",op="u"}')).toBe(1);
     expect(sample(body, 'hms_sync_envelopes_total{source="unit_src",entity="bridge",op="d"}')).toBe(1);
     expect(sample(body, 'hms_sync_dead_letters_total{source="unit_src",entity="crew"}')).toBe(1);
+    // Counted in plain numbers and added when read: a second read adds only what came since.
+    m.envelope('crew', 'c');
+    const again = (await renderMetrics()).body;
+    expect(sample(again, 'hms_sync_envelopes_total{source="unit_src",entity="crew",op="c"}')).toBe(3);
+    expect(sample(again, 'hms_sync_envelopes_total{source="unit_src",entity="crew",op="u"}')).toBe(1);
+    expect(sample((await renderMetrics()).body, 'hms_sync_envelopes_total{source="unit_src",entity="crew",op="c"}')).toBe(3);
   });
 
   it('observes publish latency and poll passes in seconds, in histograms', async () => {

@@ -7,7 +7,8 @@ import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamPublisher } from '../../../src/publisher/jetstream-publisher.ts';
 
-function standIn() {
+/** `raw`: the ack carries its subject's bytes as @nats-io/nats-core 3.x's MsgImpl does (`_msg.subject`). */
+function standIn(raw = false) {
   const replies: string[] = [];
   let deliver: ((err: Error | null, msg: Msg) => void) | undefined;
   const nc = {
@@ -27,7 +28,8 @@ function standIn() {
   } as unknown as NatsConnection;
   const ack = (seq: number, body = `{"stream":"S","seq":${seq}}`): void => {
     const data = Buffer.from(body);
-    deliver!(null, { subject: replies[seq - 1]!, data, headers: undefined } as unknown as Msg);
+    const subject = replies[seq - 1]!;
+    deliver!(null, (raw ? { _msg: { subject: Buffer.from(subject) }, data, headers: undefined } : { subject, data, headers: undefined }) as unknown as Msg);
   };
   return { nc, ack };
 }
@@ -46,8 +48,8 @@ function shuffled(n: number, seed: number): number[] {
 
 describe('acknowledged-through sequence', () => {
   it('is the highest sequence with all below it acknowledged, whatever order acks arrive in', async () => {
-    for (const seed of [1, 7, 42]) {
-      const { nc, ack } = standIn();
+    for (const [seed, raw] of [[1, false], [7, true], [42, false], [5, true]] as const) {
+      const { nc, ack } = standIn(raw);
       const publisher = new JetStreamPublisher(nc, { maxInflight: 1000, ackTimeoutMs: 60_000, maxSends: 5 });
       const n = 300;
       for (let i = 1; i <= n; i++) {

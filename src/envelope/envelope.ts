@@ -42,9 +42,24 @@ export interface DeadLetter {
  * table, key, op), never from the time it was read, so replays dedupe in JetStream.
  */
 export function envelopeId(sourceName: string, position: string, table: string, key: string, op: Op | 'dlq'): string {
-  // One-shot hash: the same digest as createHash('sha256').update(text).digest('hex'), without
-  // a Hash object per envelope.
-  return hash('sha256', JSON.stringify([sourceName, position, table, key, op]), 'hex').slice(0, 32);
+  // The hashed text is JSON.stringify of the tuple. Where no value holds a character it would
+  // escape (the common case: positions, key tokens, table names), the same text is joined
+  // directly, without the array and the stringify (~0.35 µs an envelope). One-shot hash: the
+  // same digest as createHash('sha256').update(text).digest('hex'), without a Hash object.
+  const text =
+    plainJson(sourceName) && plainJson(position) && plainJson(table) && plainJson(key) && plainJson(op)
+      ? '["' + sourceName + '","' + position + '","' + table + '","' + key + '","' + op + '"]'
+      : JSON.stringify([sourceName, position, table, key, op]);
+  return hash('sha256', text, 'hex').slice(0, 32);
+}
+
+/** True when JSON.stringify writes the text between quotes as it is (no quote, backslash, control character or surrogate). */
+function plainJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 export function entitySubject(prefix: string, sourceName: string, entity: string, key: JsonObject | null): string {

@@ -29,6 +29,10 @@ describe('ids, key tokens and subjects after the hot-path changes', () => {
       ['fhwa', '0000000001000000-00000001', 'public.t', 'B-1', 'c'],
       ['src', '0000000A0000B000-000000FF', 'legacy.counters', '', 't'],
       ['ü', '0000000001000000-00000002', 'public."odd table"', 'a~b_2E', 'dlq'],
+      // Dead letters' key text joins raw values with NUL; backslashes, controls, surrogates.
+      ['src', '~0001-0000000001000000-00000003', 'public.t', 'a\u0000b\\c\n', 'dlq'],
+      ['src', '0000000001000000-00000004', 'public.t', '😀 \ud800 \udfff', 'c'],
+      ['s\u001f', '0000000001000000-00000005', 'public.t\u007f', 'k', 'u' as 'c'],
     ];
     for (const args of cases) {
       const expected = createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 32);

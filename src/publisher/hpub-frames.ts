@@ -46,7 +46,7 @@ export class HpubWriter {
    * message is larger than the server's max_payload (a server closes the connection of a
    * client that sends one; translate dead-letters such envelopes before they get here).
    */
-  frame(message: OutgoingMessage, reply: string): Buffer {
+  frame(message: OutgoingMessage, reply: string, replySequence?: number): Buffer {
     const { subject, msgId, op, payload } = message;
     // Printable ASCII only (checked while copying below): one character is one byte.
     const headerBytes = HEADER_FIXED + msgId.length + op.length;
@@ -57,12 +57,15 @@ export class HpubWriter {
     }
     // Written byte by byte, not as a template string: the protocol line and header block were
     // ~600 bytes of strings a message, made to be copied once.
-    const size = 5 + subject.length + 1 + reply.length + 1 + decimalDigits(headerBytes) + 1 + decimalDigits(total) + 2 + headerBytes + payload.length + 2;
+    // With a sequence, the reply subject is `<reply>.<sequence>`, written without a string made for it.
+    const replyBytes = replySequence === undefined ? reply.length : reply.length + 1 + decimalDigits(replySequence);
+    const size = 5 + subject.length + 1 + replyBytes + 1 + decimalDigits(headerBytes) + 1 + decimalDigits(total) + 2 + headerBytes + payload.length + 2;
     const buffer = this.slab.room(size);
     let at = this.slab.offset;
     at = copy(buffer, at, HPUB);
     at = token(buffer, at, subject, false, 0x20);
-    at = token(buffer, at, reply, false, 0x20);
+    if (replySequence === undefined) at = token(buffer, at, reply, false, 0x20);
+    else at = decimal(buffer, token(buffer, at, reply, false, 0x2e), replySequence, 0x20);
     at = decimal(buffer, at, headerBytes, 0x20);
     at = decimal(buffer, at, total, -1);
     at = copy(buffer, at, MSG_ID);

@@ -139,7 +139,7 @@ export class JetStreamPublisher implements Sink {
   }
 
   private enqueue(message: OutgoingMessage): void {
-    const frame = this.writer.frame(message, `${this.inbox}.${this.seq + 1}`);
+    const frame = this.writer.frame(message, this.inbox, this.seq + 1);
     const seq = ++this.seq;
     const entry: Inflight = {
       seq,

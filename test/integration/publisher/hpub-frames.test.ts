@@ -125,6 +125,12 @@ describe('HPUB frames', () => {
         const headersText = `NATS/1.0\r\nNats-Msg-Id: id${i}\r\nHms-Op: c\r\nContent-Type: application/json\r\n\r\n`;
         expect(text).toBe(`HPUB x.y.z.k${i} r.${i} ${headersText.length} ${headersText.length + payload.length}\r\n${headersText}${payload}\r\n`);
       }
+      // The publisher's form: the reply as an inbox and a sequence, the same bytes.
+      for (const seq of [0, 7, 10, 99, 100, 123_456_789]) {
+        const m = message('x.y.z.k', 'id', '{}');
+        expect(writer.frame(m, '_INBOX.abc', seq).equals(writer.frame(m, `_INBOX.abc.${seq}`))).toBe(true);
+      }
+      expect(() => writer.frame(message('x.y', 'id', '{}'), 'in box', 1)).toThrow(/cannot carry/);
     });
   });
 

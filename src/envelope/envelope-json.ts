@@ -45,7 +45,7 @@ export class EnvelopeJson {
     this.member(E.after, envelope.after);
     const source = envelope.source;
     if (source !== undefined) {
-      this.member(E.source, undefined);
+      this.name(E.source);
       this.byte(0x7b);
       this.first = true;
       this.member(S.name, source.name);
@@ -67,17 +67,18 @@ export class EnvelopeJson {
     return slab.take(slab.offset + this.at);
   }
 
-  /**
-   * `"name":value`, after a comma unless it is its object's first member; left out when the
-   * value is undefined, as JSON.stringify leaves it out (`undefined` with a prefix: the name
-   * only, its value written by the caller).
-   */
+  /** `"name":value`; left out when the value is undefined, as JSON.stringify leaves it out. */
   private member(prefix: Buffer, value: unknown): void {
-    if (value === undefined && prefix !== E.source) return;
+    if (value === undefined) return;
+    this.name(prefix);
+    this.value(value);
+  }
+
+  /** `"name":`, after a comma unless it is its object's first member. */
+  private name(prefix: Buffer): void {
     if (!this.first) this.byte(0x2c); // ,
     this.first = false;
     this.bytes(prefix);
-    if (value !== undefined) this.value(value);
   }
 
   private value(value: unknown): void {

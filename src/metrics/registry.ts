@@ -15,10 +15,9 @@ export const metricsRegistry = new Registry();
 /** Run before the envelope counter is read (source-metrics.ts adds what it tallied since the last read). */
 const envelopeCountFlushes = new Set<() => void>();
 
-/** Registers a function that adds pending counts to `envelopesTotal` before each scrape; returns its removal. */
-export function onEnvelopeCountRead(flush: () => void): () => void {
+/** Registers a function that adds pending counts to `envelopesTotal` before each scrape. */
+export function onEnvelopeCountRead(flush: () => void): void {
   envelopeCountFlushes.add(flush);
-  return () => envelopeCountFlushes.delete(flush);
 }
 
 /**

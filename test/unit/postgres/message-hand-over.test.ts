@@ -27,6 +27,16 @@ const received = (internals: Internals, ...ns: number[]): void => {
   for (const n of ns) internals._messageQueue.push({ lsn: `0/${n}`, data: message(n) });
   internals._processQueue();
 };
+/** A listener that records every message it is handed and holds at `lsn` until released. */
+function holdingAt(s: LogicalReplicationService, lsn: string): { seen: string[]; release: () => void } {
+  const seen: string[] = [];
+  let release: (() => void) | undefined;
+  handMessagesTo(s, (at) => {
+    seen.push(at);
+    return at === lsn ? new Promise<void>((resolve) => (release = resolve)) : undefined;
+  });
+  return { seen, release: () => release!() };
+}
 const until = async (done: () => boolean): Promise<void> => {
   for (let i = 0; i < 1_000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
   expect(done()).toBe(true);
@@ -35,13 +45,7 @@ const until = async (done: () => boolean): Promise<void> => {
 describe('replication message hand-over', () => {
   it('hands messages over in order with the socket paused, waits for a listener that returns a promise, then resumes', async () => {
     const { service: s, internals, stream } = service();
-    const seen: string[] = [];
-    let release!: () => void;
-    handMessagesTo(s, (lsn) => {
-      seen.push(lsn);
-      if (lsn === '0/2') return new Promise<void>((resolve) => (release = resolve));
-      return undefined;
-    });
+    const { seen, release } = holdingAt(s, '0/2');
     received(internals, 1, 2, 3);
     expect(seen).toEqual(['0/1', '0/2']); // the first two at once, the third waits for the second's promise
     expect(stream).toEqual(['pause']);
@@ -73,12 +77,7 @@ describe('replication message hand-over', () => {
 
   it('stops handing over once the service stops, and does not resume the socket', async () => {
     const { service: s, internals, stream } = service();
-    const seen: string[] = [];
-    let release!: () => void;
-    handMessagesTo(s, (lsn) => {
-      seen.push(lsn);
-      return lsn === '0/1' ? new Promise<void>((resolve) => (release = resolve)) : undefined;
-    });
+    const { seen, release } = holdingAt(s, '0/1');
     received(internals, 1, 2);
     internals._stop = true;
     release();

@@ -2,6 +2,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
 import { HpubWriter } from './hpub-frames.ts';
+import { InflightWindow } from './inflight-window.ts';
 
 export interface PublisherOptions {
   /** Upper bound on unacknowledged publishes (back-pressure to capture beyond it). */
@@ -44,15 +45,13 @@ const ERROR_FIELD = Buffer.from('"error"');
  * pipeline confirms a source checkpoint only once it has passed the checkpoint's sequence.
  */
 export class JetStreamPublisher implements Sink {
-  private readonly inflight = new Map<number, Inflight>();
-  private readonly bySubject = new Map<string, Inflight>();
+  /** The messages in flight, by sequence and by subject (inflight-window.ts). */
+  private readonly inflight: InflightWindow<Inflight>;
   private readonly inbox: string;
   private readonly writer: HpubWriter;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
-  /** No sequence below this one is in flight (see ackedThrough). */
-  private lowestInflight = 1;
   /** In-flight count at or below which publishes held back for capacity go on. */
   private readonly resumeAt: number;
   private capacityWaiters: Array<() => void> = [];
@@ -65,6 +64,7 @@ export class JetStreamPublisher implements Sink {
     private readonly nc: NatsConnection,
     private readonly options: PublisherOptions,
   ) {
+    this.inflight = new InflightWindow<Inflight>(options.maxInflight);
     this.resumeAt = Math.max(0, options.maxInflight - Math.max(1, Math.floor(options.maxInflight / 4)));
     this.writer = new HpubWriter(nc);
     this.inbox = createInbox();
@@ -85,7 +85,7 @@ export class JetStreamPublisher implements Sink {
       if (status.type === 'disconnect') this.connected = false;
       if (status.type === 'reconnect') {
         this.connected = true;
-        for (const entry of this.inflight.values()) {
+        for (const entry of this.inflight.entries()) {
           entry.sends = 0;
           this.send(entry);
         }
@@ -98,12 +98,9 @@ export class JetStreamPublisher implements Sink {
   }
 
   get ackedThrough(): number {
-    // Sequences are settled out of order but numbered in order: the lowest one still in flight
-    // only moves up, each sequence passed once. (The first key of `inflight` says the same, but
-    // a Map's iterator steps over every entry deleted before it: acks settle from the front, so
-    // each call read through up to a window of holes, and made an iterator and a result.)
-    while (this.lowestInflight <= this.seq && !this.inflight.has(this.lowestInflight)) this.lowestInflight++;
-    return this.lowestInflight - 1;
+    // Sequences are settled out of order but numbered in order: everything below the lowest
+    // one still in flight is acknowledged.
+    return this.inflight.lowest - 1;
   }
 
 
@@ -114,8 +111,9 @@ export class JetStreamPublisher implements Sink {
    * microtask, so an await per message would cost one socket write per message.
    */
   publish(message: OutgoingMessage): Promise<void> | undefined {
-    if (!this.failure && !this.bySubject.has(message.subject) && this.inflight.size < this.options.maxInflight) {
-      this.enqueue(message);
+    const hash = this.inflight.subjectHash(message.subject);
+    if (!this.failure && !this.inflight.bySubject(message.subject, hash) && this.inflight.size < this.options.maxInflight) {
+      this.enqueue(message, hash);
       return undefined;
     }
     return this.publishWhenReady(message);
@@ -124,7 +122,7 @@ export class JetStreamPublisher implements Sink {
   private async publishWhenReady(message: OutgoingMessage): Promise<void> {
     for (;;) {
       this.throwIfFailed();
-      const sameSubject = this.bySubject.get(message.subject);
+      const sameSubject = this.inflight.bySubject(message.subject);
       if (sameSubject) {
         await new Promise<void>((resolve) => (sameSubject.waiters ??= []).push(resolve));
         continue;
@@ -138,7 +136,7 @@ export class JetStreamPublisher implements Sink {
     this.enqueue(message);
   }
 
-  private enqueue(message: OutgoingMessage): void {
+  private enqueue(message: OutgoingMessage, hash?: number): void {
     const frame = this.writer.frame(message, this.inbox, this.seq + 1);
     const seq = ++this.seq;
     const entry: Inflight = {
@@ -149,8 +147,7 @@ export class JetStreamPublisher implements Sink {
       sends: 0,
       waiters: undefined,
     };
-    this.inflight.set(entry.seq, entry);
-    this.bySubject.set(message.subject, entry);
+    this.inflight.add(entry, hash);
     this.send(entry);
   }
 
@@ -262,8 +259,7 @@ export class JetStreamPublisher implements Sink {
   }
 
   private settle(entry: Inflight): void {
-    this.inflight.delete(entry.seq);
-    if (this.bySubject.get(entry.subject) === entry) this.bySubject.delete(entry.subject);
+    this.inflight.delete(entry);
     if (entry.waiters) for (const wake of entry.waiters) wake();
     // Capacity comes back at a low-water mark, not with every ack: at a full window each ack
     // would otherwise let exactly one message out, each in its own socket write (the client
@@ -290,7 +286,7 @@ export class JetStreamPublisher implements Sink {
   private resendOverdue(): void {
     if (this.failure || this.closed || !this.connected) return;
     const now = Date.now();
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.inflight.entries()) {
       if (now - entry.sentAt < this.options.ackTimeoutMs) continue;
       if (entry.sends >= this.options.maxSends) {
         this.fail(
@@ -313,7 +309,7 @@ export class JetStreamPublisher implements Sink {
     this.ackWaiters = [];
     for (const wake of this.capacityWaiters) wake();
     this.capacityWaiters = [];
-    for (const entry of this.inflight.values()) if (entry.waiters) for (const wake of entry.waiters) wake();
+    for (const entry of this.inflight.entries()) if (entry.waiters) for (const wake of entry.waiters) wake();
   }
 
   private throwIfFailed(): void {

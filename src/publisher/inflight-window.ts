@@ -43,8 +43,13 @@ export class InflightWindow<E extends WindowEntry> {
   /** Subjects in the subject table. */
   private subjects = 0;
 
+  /**
+   * `expected`: how many messages are usually in flight (maxInflight). Both tables start at
+   * twice that, at most 16,384 slots (a maxInflight of a million would otherwise take ~50 MB
+   * before anything is sent), and double when they must; they do not shrink.
+   */
   constructor(expected = 1024, seed = randomBytes(4).readInt32LE(0)) {
-    const capacity = powerOfTwoAtLeast(Math.max(16, expected * 2));
+    const capacity = powerOfTwoAtLeast(Math.min(16_384, Math.max(16, expected * 2)));
     this.ring = new Array<E | undefined>(capacity).fill(undefined);
     this.ringHash = new Int32Array(capacity);
     this.ringMask = capacity - 1;

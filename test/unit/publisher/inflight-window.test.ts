@@ -153,6 +153,21 @@ describe('in-flight window', () => {
     }
   });
 
+  it('grows past its starting size when more are in flight than it was made for', () => {
+    // A maxInflight of a million starts at 16,384 slots; here 40,000 are in flight at once.
+    const window = new InflightWindow<Entry>(1_000_000, 3);
+    const entries = Array.from({ length: 40_000 }, (_, i) => ({ seq: i + 1, subject: `hms.src.entity.${i}` }));
+    for (const entry of entries) window.add(entry);
+    expect(window.size).toBe(40_000);
+    const wrong = entries.filter((e) => window.get(e.seq) !== e || window.bySubject(e.subject) !== e);
+    expect(wrong).toEqual([]);
+    for (const entry of entries) if (entry.seq % 2 === 1 || entry.seq < 20_000) window.delete(entry);
+    expect(window.size).toBe(10_001);
+    expect(window.lowest).toBe(20_000);
+    const left = entries.filter((e) => window.get(e.seq) === e && window.bySubject(e.subject) === e).map((e) => e.seq);
+    expect(left).toEqual(entries.filter((e) => e.seq % 2 === 0 && e.seq >= 20_000).map((e) => e.seq));
+  });
+
   it('refuses a sequence that does not come after the last one', () => {
     const window = new InflightWindow<Entry>(4, 1);
     window.add({ seq: 5, subject: 'a' });

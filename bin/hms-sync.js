@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=100
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=100 --single-threaded-gc
 // The CLI: the compiled copy in dist/js when it is up to date (`npm install` builds it),
 // else the TypeScript sources through tsx's loader (bin/load.js).
 //

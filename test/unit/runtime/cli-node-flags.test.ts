@@ -1,6 +1,7 @@
 /**
- * bin/hms-sync.js's first line gives node an 8 MB young-generation semi-space and a fixed old
- * generation growing factor (the bridge's memory figures in docs/benchmarks.md depend on them). This runs the file as a program, the way
+ * bin/hms-sync.js's first line gives node an 8 MB young-generation semi-space, a fixed old
+ * generation growing factor and a garbage collector that runs on the main thread only (the
+ * bridge's memory and CPU figures in docs/benchmarks.md depend on them). This runs the file as a program, the way
  * `hms-sync`, `npx hms-sync` and the image's entrypoint do, with a preloaded module that
  * reports node's flags and how large the young generation grows under allocation, then exits
  * before the CLI starts.
@@ -46,9 +47,9 @@ function probe(command: string, args: string[]): { execArgv: string[]; youngMb: 
 }
 
 describe('the CLI node flags', () => {
-  it('running bin/hms-sync.js as a program caps the young generation at 8 MB semi-spaces and fixes the old generation growth', () => {
+  it('running bin/hms-sync.js as a program caps the young generation at 8 MB semi-spaces, fixes the old generation growth and keeps the collector on the main thread', () => {
     const cli = probe(projectPath('bin/hms-sync.js'), ['--help']);
-    expect(cli.execArgv).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=100']));
+    expect(cli.execArgv).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=100', '--single-threaded-gc']));
     expect(cli.youngMb).toBeLessThanOrEqual(16);
   });
 
@@ -56,6 +57,7 @@ describe('the CLI node flags', () => {
     const plain = probe(process.execPath, [projectPath('bin/hms-sync.js'), '--help']);
     expect(plain.execArgv).not.toContain('--max-semi-space-size=8');
     expect(plain.execArgv).not.toContain('--heap-growing-percent=100');
+    expect(plain.execArgv).not.toContain('--single-threaded-gc');
     // The same allocation grows node's default young generation past 16 MB (so the first
     // test's bound means something).
     expect(plain.youngMb).toBeGreaterThan(16);

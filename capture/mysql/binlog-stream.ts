@@ -51,7 +51,12 @@ export interface BinlogStreamOptions {
   log: Logger;
   /** Changes per batch before a batch is handed on mid-transaction. */
   maxBatch?: number;
-  /** Batches queued before reading the binlog is paused. */
+  /**
+   * Batches queued before reading the binlog is paused (default 1). One is enough to keep the pipeline fed
+   * while the next batch is read; each more kept that many changes alive long enough to be
+   * promoted to the old generation: 4 cost ~20 % more garbage-collection time
+   * (docs/benchmarks.md).
+   */
   maxQueued?: number;
   /** Seconds between the server's heartbeats on an idle binlog. */
   heartbeatSeconds?: number;
@@ -113,7 +118,7 @@ export class BinlogStream {
 
   constructor(private readonly options: BinlogStreamOptions) {
     this.maxBatch = options.maxBatch ?? 500;
-    this.queue = new BatchQueue(options.maxQueued ?? 4);
+    this.queue = new BatchQueue(options.maxQueued ?? 1);
     this.file = options.from.file;
     if (options.flavor === 'mariadb' && options.from.gtid !== undefined) this.gtidState = new MariadbGtidState(options.from.gtid);
     if (options.flavor === 'mysql') this.lastGtid = options.from.gtid;

@@ -27,7 +27,12 @@ export interface WalStreamOptions {
   log: Logger;
   /** Changes per batch before a batch is handed on mid-transaction. */
   maxBatch?: number;
-  /** Batches queued before the replication socket is paused. */
+  /**
+   * Batches queued before the replication socket is paused (default 1). One is enough to keep the pipeline fed
+   * while the next batch is read; each more kept that many changes alive long enough to be
+   * promoted to the old generation: 4 cost ~20 % more garbage-collection time
+   * (docs/benchmarks.md).
+   */
   maxQueued?: number;
   /** Memory for carrying unchanged TOAST values from a key's previous change. */
   toastCarryBytes?: number;
@@ -104,7 +109,7 @@ export class WalStream {
   constructor(private readonly options: WalStreamOptions) {
     this.where = describeServer(options.url);
     this.maxBatch = options.maxBatch ?? 1000;
-    this.queue = new BatchQueue(options.maxQueued ?? 4);
+    this.queue = new BatchQueue(options.maxQueued ?? 1);
     this.carry = new ToastCarry(options.toastCarryBytes ?? 64 * 1024 * 1024);
     this.confirmedLsn = options.startLsn;
     this.service = new LogicalReplicationService(clientConfig(options.url), {

@@ -96,4 +96,26 @@ describe('acknowledged-through sequence', () => {
       await publisher.close();
     }
   });
+
+  it('holds back a second message of its subject until its ack, and no other', async () => {
+    const { nc, ack } = standIn();
+    const publisher = new JetStreamPublisher(nc, { maxInflight: 10, ackTimeoutMs: 60_000, maxSends: 5 });
+    const msg = (subject: string, id: string) => ({ subject, msgId: id, op: 'c', payload: Buffer.from('{}') });
+    expect(publisher.publish(msg('p.s.e.k1', 'a'))).toBeUndefined();
+    expect(publisher.publish(msg('p.s.e.k10', 'b'))).toBeUndefined();
+    expect(publisher.publish(msg('p.s.e.k', 'c'))).toBeUndefined();
+    const second = publisher.publish(msg('p.s.e.k1', 'd'));
+    expect(second).toBeInstanceOf(Promise);
+    expect(publisher.lastSequence).toBe(3);
+    ack(2);
+    ack(3);
+    await Promise.resolve();
+    expect(publisher.lastSequence).toBe(3);
+    ack(1);
+    await second;
+    expect(publisher.lastSequence).toBe(4);
+    ack(4);
+    expect(publisher.ackedThrough).toBe(4);
+    await publisher.close();
+  });
 });

@@ -104,16 +104,13 @@ export function selectExpression(
   alias: string = column.name,
 ): string {
   const c = quoteIdent(column.name);
-  let expression: string;
+  let expression: string | undefined;
   switch (column.dataType.toLowerCase()) {
     case 'char':
     case 'varchar':
-    case 'text': {
-      const unicode = utf8TextAsNvarchar(column, c);
-      if (unicode === undefined) return alias === column.name ? c : `${c} AS ${quoteIdent(alias)}`;
-      expression = unicode;
+    case 'text':
+      expression = utf8TextAsNvarchar(column, c);
       break;
-    }
     case 'decimal':
     case 'numeric':
       expression = `CONVERT(VARCHAR(50), ${c})`;
@@ -138,9 +135,8 @@ export function selectExpression(
     case 'hierarchyid':
       expression = `CONVERT(NVARCHAR(4000), ${c})`;
       break;
-    default:
-      return alias === column.name ? c : `${c} AS ${quoteIdent(alias)}`;
   }
+  if (expression === undefined) return alias === column.name ? c : `${c} AS ${quoteIdent(alias)}`;
   return `${expression} AS ${quoteIdent(alias)}`;
 }
 

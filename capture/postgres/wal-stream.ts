@@ -28,9 +28,9 @@ export interface WalStreamOptions {
   /** Changes per batch before a batch is handed on mid-transaction. */
   maxBatch?: number;
   /**
-   * Batches queued before the replication socket is paused (default 1). One is enough to keep the pipeline fed
-   * while the next batch is read; each more kept that many changes alive long enough to be
-   * promoted to the old generation: 4 cost ~20 % more garbage-collection time
+   * Batches queued before the replication socket is paused (default 1). One keeps the
+   * pipeline fed while the next batch is read; each more keeps its changes alive long enough
+   * to be promoted to the old generation: 4 cost ~20 % more garbage-collection time
    * (docs/benchmarks.md).
    */
   maxQueued?: number;

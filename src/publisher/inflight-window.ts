@@ -65,7 +65,7 @@ export class InflightWindow<E extends WindowEntry> {
 
   /** The lowest sequence in flight; one past the highest added when none is. */
   get lowest(): number {
-    while (this.low <= this.high && this.at(this.low) === undefined) this.low++;
+    while (this.low <= this.high && this.get(this.low) === undefined) this.low++;
     return this.low;
   }
 
@@ -101,21 +101,16 @@ export class InflightWindow<E extends WindowEntry> {
     this.subjects++;
   }
 
-  /** The message in flight with this sequence (undefined for any other number, NaN included). */
-  get(seq: number): E | undefined {
-    return this.at(seq);
-  }
-
   /** The message of this subject in flight, if there is one. */
   bySubject(subject: string, hash = this.subjectHash(subject)): E | undefined {
     const found = this.findSlot(subject, hash);
-    return found >= 0 ? this.at(this.slotSeq[found]!) : undefined;
+    return found >= 0 ? this.get(this.slotSeq[found]!) : undefined;
   }
 
   /** Takes a message out of flight (acknowledged); nothing happens if it is not in flight. */
   delete(entry: E): void {
     const { seq } = entry;
-    if (this.at(seq) !== entry) return;
+    if (this.get(seq) !== entry) return;
     // The subject first: finding its slot compares with the entries still in the ring.
     const found = this.findSlot(entry.subject, this.ringHash[seq & this.ringMask]!);
     if (found >= 0 && this.slotSeq[found] === seq) {
@@ -130,13 +125,14 @@ export class InflightWindow<E extends WindowEntry> {
   entries(): E[] {
     const out: E[] = [];
     for (let seq = this.lowest; seq <= this.high; seq++) {
-      const entry = this.at(seq);
+      const entry = this.get(seq);
       if (entry) out.push(entry);
     }
     return out;
   }
 
-  private at(seq: number): E | undefined {
+  /** The message in flight with this sequence (undefined for any other number, NaN included). */
+  get(seq: number): E | undefined {
     const entry = this.ring[seq & this.ringMask];
     return entry !== undefined && entry.seq === seq ? entry : undefined;
   }
@@ -154,7 +150,7 @@ export class InflightWindow<E extends WindowEntry> {
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const seq = this.slotSeq[i]!;
       if (seq === 0) return -1 - i;
-      if (this.slotHash[i] === hash && this.at(seq)!.subject === subject) return i;
+      if (this.slotHash[i] === hash && this.get(seq)!.subject === subject) return i;
     }
   }
 
@@ -188,7 +184,7 @@ export class InflightWindow<E extends WindowEntry> {
     const ring = new Array<E | undefined>(capacity).fill(undefined);
     const ringHash = new Int32Array(capacity);
     for (let seq = this.low; seq <= this.high; seq++) {
-      const entry = this.at(seq);
+      const entry = this.get(seq);
       if (entry) {
         ring[seq & (capacity - 1)] = entry;
         ringHash[seq & (capacity - 1)] = this.ringHash[seq & this.ringMask]!;

@@ -21,7 +21,7 @@ import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type Po
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
 import { mariadbCatchUp } from './mariadb.ts';
 import { dropDatabase, pgCatchUp, pgLatency } from './postgres.ts';
-import { BIG_ROWS, CLI_NODE_FLAGS, log, perRow, ROOT, ROWS, settle } from './support.ts';
+import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settle } from './support.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const phase = (name: string): boolean => only === undefined || only.includes(name);
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     results.pg_raw_rows_per_s_small_tx = Math.round(smallTx.rawRowsPerS!);
     results.pg_ratio_small_tx = round2(smallTx.rowsPerS / smallTx.rawRowsPerS!);
     notes.push(`CPU µs a row, PostgreSQL 10-row transactions: ${perRow(smallTx.cpu, ROWS)}`);
+    if (smallTx.mainThread) notes.push(`Bridge main thread, PostgreSQL 10-row transactions: ${describeSplit(smallTx.mainThread)}`);
   }
   if (phase('mariadb')) {
     const maria = await mariadbCatchUp(nats, ROWS, 10);
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     results.mysql_raw_rows_per_s = Math.round(maria.rawRowsPerS!);
     results.mysql_ratio = round2(maria.rowsPerS / maria.rawRowsPerS!);
     notes.push(`CPU µs a row, MariaDB 10-row transactions: ${perRow(maria.cpu, ROWS)}`);
+    if (maria.mainThread) notes.push(`Bridge main thread, MariaDB 10-row transactions: ${describeSplit(maria.mainThread)}`);
   }
   if (phase('rss')) {
     // Each on servers of their own: on the servers of an earlier 1M-row run the second ran

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import mysql from 'mysql2/promise';
 import type { NatsProcessServer } from '../src/servers/index.ts';
 import { startMariadbProcess } from '../test/support/mariadb.ts';
-import { Bridge, cpuSeconds, log, measureCpu, peakRssMb, perRow, settle, StreamCount, timeCatchUp } from './support.ts';
+import { Bridge, cpuSeconds, describeSplit, log, measureCpu, measureMainThread, peakRssMb, perRow, settle, StreamCount, timeCatchUp, type MainThreadSplit } from './support.ts';
 import type { CatchUp } from './postgres.ts';
 
 const require = createRequire(import.meta.url);
@@ -75,7 +75,9 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
   await using counter = await StreamCount.open(nats.url, spec.stream);
   try {
     let stopCpu: (() => Record<string, number>) | undefined;
+    let stopMainThread: (() => MainThreadSplit | undefined) | undefined;
     const timing = await timeCatchUp(counter, rows, bridge, () => {
+      stopMainThread = measureMainThread(bridge.pid);
       stopCpu = measureCpu({
         bridge: () => cpuSeconds(bridge.pid),
         'nats-server': () => cpuSeconds(nats.pid),
@@ -83,9 +85,14 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
       });
     });
     const cpu = stopCpu!();
+    const mainThread = stopMainThread!();
     const rss = peakRssMb(bridge.pid);
-    log(`MariaDB bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s; CPU µs a row: ${perRow(cpu, rows)}`);
-    return { rowsPerS: timing.rowsPerS, rawRowsPerS: rows / rawSeconds, peakRssMb: rss, cpu };
+    log(
+      `MariaDB bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s; CPU µs a row: ${perRow(cpu, rows)}${
+        mainThread ? `; main thread ${describeSplit(mainThread)}` : ''
+      }`,
+    );
+    return { rowsPerS: timing.rowsPerS, rawRowsPerS: rows / rawSeconds, peakRssMb: rss, cpu, ...(mainThread && { mainThread }) };
   } finally {
     await bridge.stop();
   }

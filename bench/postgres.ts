@@ -11,8 +11,10 @@ import { requirePostgresBinDir, type NatsProcessServer, type PostgresProcessServ
 import {
   Bridge,
   cpuSeconds,
+  describeSplit,
   log,
   measureCpu,
+  measureMainThread,
   peakRssMb,
   percentile,
   perRow,
@@ -20,6 +22,7 @@ import {
   StreamCount,
   timeCatchUp,
   treeCpuSeconds,
+  type MainThreadSplit,
 } from './support.ts';
 
 export const PG_MAPPING = `table: public.bench
@@ -37,6 +40,8 @@ export interface CatchUp {
   peakRssMb: number;
   /** CPU seconds by process while the bridge caught up. */
   cpu: Record<string, number>;
+  /** The bridge's main thread over the same window (undefined without schedstat). */
+  mainThread?: MainThreadSplit;
 }
 
 async function client(url: string): Promise<pg.Client> {
@@ -117,7 +122,9 @@ export async function pgCatchUp(
   await using counter = await StreamCount.open(nats.url, stream);
   try {
     let stopCpu: (() => Record<string, number>) | undefined;
+    let stopMainThread: (() => MainThreadSplit | undefined) | undefined;
     const timing = await timeCatchUp(counter, rows, bridge, () => {
+      stopMainThread = measureMainThread(bridge.pid);
       stopCpu = measureCpu({
         bridge: () => cpuSeconds(bridge.pid),
         'nats-server': () => cpuSeconds(nats.pid),
@@ -125,9 +132,14 @@ export async function pgCatchUp(
       });
     });
     const cpu = stopCpu!();
+    const mainThread = stopMainThread!();
     const rss = peakRssMb(bridge.pid);
-    log(`bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB; CPU µs a row: ${perRow(cpu, rows)}`);
-    return { rowsPerS: timing.rowsPerS, ...(rawRowsPerS !== undefined ? { rawRowsPerS } : {}), peakRssMb: rss, cpu };
+    log(
+      `bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB; CPU µs a row: ${perRow(cpu, rows)}${
+        mainThread ? `; main thread ${describeSplit(mainThread)}` : ''
+      }`,
+    );
+    return { rowsPerS: timing.rowsPerS, ...(rawRowsPerS !== undefined ? { rawRowsPerS } : {}), peakRssMb: rss, cpu, ...(mainThread && { mainThread }) };
   } finally {
     await bridge.stop();
     await dropDatabase(postgres, db);

@@ -100,6 +100,48 @@ export function perRow(cpu: Record<string, number>, rows: number): string {
     .join(', ');
 }
 
+/** Where a bridge's main thread (its event loop) spent a window, as fractions of the window's wall time. */
+export interface MainThreadSplit {
+  /** Running on a core. */
+  onCore: number;
+  /** Runnable, waiting for a core another process held. */
+  waiting: number;
+  /** Neither: the event loop waited for I/O (data from the source, acks from JetStream). */
+  idle: number;
+}
+
+/**
+ * Starts timing a process's main thread from the scheduler's own accounting
+ * (`/proc/<pid>/task/<pid>/schedstat`: nanoseconds on a core, nanoseconds runnable but
+ * waiting). The stop function returns undefined where the kernel keeps no such file.
+ */
+export function measureMainThread(pid: number): () => MainThreadSplit | undefined {
+  const read = (): [number, number] | undefined => {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+      return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? [run, wait] : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const before = read();
+  const started = process.hrtime.bigint();
+  return () => {
+    const after = read();
+    const wall = Number(process.hrtime.bigint() - started);
+    if (before === undefined || after === undefined || wall <= 0) return undefined;
+    const onCore = (after[0] - before[0]) / wall;
+    const waiting = (after[1] - before[1]) / wall;
+    return { onCore, waiting, idle: Math.max(0, 1 - onCore - waiting) };
+  };
+}
+
+/** "on a core 78 %, waiting for a core 12 %, idle 10 %" */
+export function describeSplit(split: MainThreadSplit): string {
+  const pct = (x: number): string => `${Math.round(x * 100)} %`;
+  return `on a core ${pct(split.onCore)}, waiting for a core ${pct(split.waiting)}, idle ${pct(split.idle)}`;
+}
+
 export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;

@@ -1,6 +1,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
+import { readAcksFromConnection } from './ack-reader.ts';
 import { HpubWriter } from './hpub-frames.ts';
 import { InflightWindow } from './inflight-window.ts';
 
@@ -50,8 +51,11 @@ export class JetStreamPublisher implements Sink {
   private readonly inbox: string;
   private readonly writer: HpubWriter;
   private readonly subscription: Subscription;
+  private readonly stopReadingAcks: (() => void) | undefined;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** Acks taken from the connection's bytes by ack-reader.ts (the rest came through the subscription). */
+  acksReadDirectly = 0;
   /** In-flight count at or below which publishes held back for capacity go on. */
   private readonly resumeAt: number;
   private capacityWaiters: Array<() => void> = [];
@@ -69,6 +73,12 @@ export class JetStreamPublisher implements Sink {
     this.writer = new HpubWriter(nc);
     this.inbox = createInbox();
     this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
+    // Acks straight from the connection's bytes where the client allows it (ack-reader.ts);
+    // the subscription's callback takes the rest.
+    this.stopReadingAcks = readAcksFromConnection(nc, this.inbox, this.subscription, (seq, data, start, end) => {
+      this.acksReadDirectly += 1;
+      this.onAck(seq, data, start, end);
+    });
     this.timer = setInterval(() => this.resendOverdue(), Math.max(100, Math.floor(options.ackTimeoutMs / 4)));
     this.timer.unref();
     void this.watchConnection();
@@ -181,6 +191,7 @@ export class JetStreamPublisher implements Sink {
     this.closed = true;
     clearInterval(this.timer);
     this.fail(new HmsSyncError('ABORTED', 'publisher closed'));
+    this.stopReadingAcks?.();
     this.subscription.unsubscribe();
   }
 
@@ -201,26 +212,33 @@ export class JetStreamPublisher implements Sink {
       this.fail(new HmsSyncError('NATS', `ack subscription failed: ${err.message}`, { cause: err, retryable: true }));
       return;
     }
-    const entry = this.inflight.get(this.ackSequence(msg));
-    if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
+    const seq = this.ackSequence(msg);
     if (msg.headers?.hasError) {
+      const entry = this.inflight.get(seq);
+      if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
       // 503 no responders: the stream is not reachable right now (starting, leader election).
       // Leave it in flight; the timer re-sends it.
       this.options.onResend?.(entry.subject, entry.sends, `status ${msg.headers.code}`);
       entry.sentAt = Date.now() - this.options.ackTimeoutMs / 2;
       return;
     }
+    this.onAck(seq, msg.data, 0, msg.data.length);
+  }
+
+  /** An ack without headers, `data[start..end)`, for the message numbered `seq`; from either path (ack-reader.ts). */
+  private onAck(seq: number, data: Uint8Array, start: number, end: number): void {
+    const entry = this.inflight.get(seq);
+    if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
     // The common case, a PubAck without an error, needs no JSON parse: it is recognized by its
     // opening bytes and the absence of an "error" field (anything else is parsed in full).
-    const data = msg.data;
-    if (startsWith(data, PUB_ACK_START) && indexOf(data, ERROR_FIELD) < 0) {
+    if (startsWith(data, start, end, PUB_ACK_START) && indexOf(data, start, end, ERROR_FIELD) < 0) {
       this.options.onAck?.(Date.now() - entry.sentAt);
       this.settle(entry);
       return;
     }
     let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code?: number; description: string } };
     try {
-      ack = JSON.parse(decoder.decode(msg.data));
+      ack = JSON.parse(decoder.decode(data.subarray(start, end)));
     } catch {
       this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${entry.subject}`));
       return;
@@ -317,18 +335,18 @@ export class JetStreamPublisher implements Sink {
   }
 }
 
-/** Where `part` first occurs in `data`, or -1 (a PubAck is ~50 bytes: a loop, no Buffer view to make). */
-function indexOf(data: Uint8Array, part: Uint8Array): number {
-  const last = data.length - part.length;
-  outer: for (let i = 0; i <= last; i++) {
+/** Where `part` first occurs in `data[start..end)`, or -1 (a PubAck is ~50 bytes: a loop, no Buffer view to make). */
+function indexOf(data: Uint8Array, start: number, end: number, part: Uint8Array): number {
+  const last = end - part.length;
+  outer: for (let i = start; i <= last; i++) {
     for (let j = 0; j < part.length; j++) if (data[i + j] !== part[j]) continue outer;
     return i;
   }
   return -1;
 }
 
-function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
-  if (data.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
+function startsWith(data: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (data[start + i] !== prefix[i]) return false;
   return true;
 }

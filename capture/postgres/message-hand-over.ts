@@ -21,10 +21,11 @@ interface FlowControlInternals {
  * no message is skipped or reordered). But it hands each one over with `emitAsync` (a
  * `Promise.all` over the listeners) and then awaits an acknowledge step, for every row:
  * ~1.7 KB of promises and arrays a row, 16 % of the bridge's allocation on PostgreSQL
- * (docs/benchmarks.md). Here the listener is called directly and awaited only when it
- * returns a promise (the batch queue is full, a TOAST value is read back); everything else
- * is the library's own loop: in order, paused while draining, resumed when the queue is empty,
- * and a throwing listener reported as the service's 'error'.
+ * (docs/benchmarks.md). Here the listener is called directly, at once, and awaited only when
+ * it returns a promise (the batch queue is full, a TOAST value is read back): then the socket
+ * is paused, the messages queued meanwhile are handed over in order after it, and the socket
+ * resumes when the queue is empty. A throwing or rejecting listener is reported as the
+ * service's 'error', and the next message is handed over.
  *
  * Acknowledgement is manual (`acknowledge.auto: false`), so the library's per-message
  * acknowledge step did nothing but make a promise. The internals are checked here, so a
@@ -39,23 +40,46 @@ export function handMessagesTo(service: LogicalReplicationService, listener: Mes
       'pg-logical-replication no longer has the flow-control queue this build takes over (_messageQueue, _processQueue): pin it to 2.5.x',
     );
   }
-  const drain = async (): Promise<void> => {
-    while (internals._messageQueue.length > 0 && !internals._stop) {
-      const message = internals._messageQueue.shift()!;
-      try {
-        const pending = listener(message.lsn, message.data);
-        if (pending) await pending;
-      } catch (error) {
-        service.emit('error', error);
+  /** Hands one message over; a promise when the listener must be waited for. */
+  const handOver = (message: { lsn: string; data: Pgoutput.Message }): Promise<void> | undefined => {
+    try {
+      return listener(message.lsn, message.data);
+    } catch (error) {
+      service.emit('error', error);
+      return undefined;
+    }
+  };
+  /** After a listener's promise: the rest of the queue, in order, with the socket paused. */
+  const drain = async (waiting: Promise<void>): Promise<void> => {
+    let pending: Promise<void> | undefined = waiting;
+    for (;;) {
+      if (pending) {
+        try {
+          await pending;
+        } catch (error) {
+          service.emit('error', error);
+        }
       }
+      if (internals._messageQueue.length === 0 || internals._stop) break;
+      pending = handOver(internals._messageQueue.shift()!);
     }
     internals._processing = false;
     if (!internals._stop) internals._connection?.stream?.resume?.();
   };
   internals._processQueue = () => {
     if (internals._processing || internals._stop) return;
-    internals._processing = true;
-    internals._connection?.stream?.pause?.();
-    void drain();
+    // The library calls this for every message it queues. While the listener takes each one
+    // at once, they are handed over here and then: no pause and resume of the socket, no
+    // promise and no tick a message (the library's loop, and this module's first version,
+    // paused and resumed the stream around every message: ~265 bytes a row, and two events).
+    while (internals._messageQueue.length > 0 && !internals._stop) {
+      const pending = handOver(internals._messageQueue.shift()!);
+      if (pending) {
+        internals._processing = true;
+        internals._connection?.stream?.pause?.();
+        void drain(pending);
+        return;
+      }
+    }
   };
 }

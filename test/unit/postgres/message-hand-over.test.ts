@@ -43,7 +43,19 @@ const until = async (done: () => boolean): Promise<void> => {
 };
 
 describe('replication message hand-over', () => {
-  it('hands messages over in order with the socket paused, waits for a listener that returns a promise, then resumes', async () => {
+  it('hands messages over at once, without pausing the socket, while the listener takes each at once', () => {
+    const { service: s, internals, stream } = service();
+    const { seen } = holdingAt(s, 'never');
+    // As the library's copyData handler does: queue one message, then call _processQueue.
+    for (let n = 1; n <= 5; n++) received(internals, n);
+    received(internals, 6, 7);
+    expect(seen).toEqual(['0/1', '0/2', '0/3', '0/4', '0/5', '0/6', '0/7']);
+    expect(stream).toEqual([]);
+    expect(internals._processing).toBe(false);
+    expect(internals._messageQueue).toHaveLength(0);
+  });
+
+  it('pauses the socket at a listener that returns a promise, hands the rest over in order after it, then resumes', async () => {
     const { service: s, internals, stream } = service();
     const { seen, release } = holdingAt(s, '0/2');
     received(internals, 1, 2, 3);

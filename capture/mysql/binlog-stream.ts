@@ -4,6 +4,7 @@ import type { Logger } from '../../src/log.ts';
 import type { SourceColumn, SourceRow, SourceValue } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
 import { BatchQueue } from '../../src/util/batch-queue.ts';
+import { hex8 } from '../../src/util/hex8.ts';
 import {
   BinlogDecodeError,
   parseMariadbGtid,
@@ -579,7 +580,7 @@ export class BinlogStream {
     const raw: RawChange = {
       op: change.op,
       table: entry.stream.table.table,
-      position: tx.positionPrefix + tx.index.toString(16).toUpperCase().padStart(8, '0'),
+      position: tx.positionPrefix + hex8(tx.index),
       commitTs: tx.commitTs,
       capture: 'log',
       row: change.row,

@@ -17,6 +17,7 @@
  * has one (MariaDB `domain-server-seq` list, MySQL `uuid:n` of the last transaction).
  */
 import { HmsSyncError } from '../../src/errors.ts';
+import { hex8 } from '../../src/util/hex8.ts';
 
 export interface BinlogPoint {
   file: string;
@@ -43,10 +44,7 @@ function digits(value: number, width: number, what: string): string {
 
 /** The position of one change (index from 1) or of a snapshot row (index 0). */
 export function mysqlPosition(file: string, transactionStart: number, index: number): string {
-  return `${digits(fileSequence(file), 10, 'binlog file sequence')}-${digits(transactionStart, 10, 'binlog offset')}-${index
-    .toString(16)
-    .toUpperCase()
-    .padStart(8, '0')}`;
+  return `${digits(fileSequence(file), 10, 'binlog file sequence')}-${digits(transactionStart, 10, 'binlog offset')}-${hex8(index)}`;
 }
 
 /** Position of snapshot rows read at `point`. */

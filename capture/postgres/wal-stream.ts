@@ -7,6 +7,7 @@ import type { Logger } from '../../src/log.ts';
 import type { SourceColumn, SourceRow } from '../../src/mapping/types.ts';
 import type { ChangeBatch, RawChange } from '../../src/ports.ts';
 import { BatchQueue } from '../../src/util/batch-queue.ts';
+import { hex8 } from '../../src/util/hex8.ts';
 import { classifyPgError, clientConfig, connectClient, describeServer, quoteIdent, quoteTable } from './connection.ts';
 import { kindForOid, pgTextToSourceValue } from './pg-types.ts';
 import type { PgColumn, PgTable } from './catalog.ts';
@@ -386,7 +387,7 @@ export class WalStream {
     const raw: RawChange = {
       op: change.op,
       table: entry.table.table,
-      position: tx.positionPrefix + tx.index.toString(16).toUpperCase().padStart(8, '0'),
+      position: tx.positionPrefix + hex8(tx.index),
       commitTs: tx.commitTs,
       capture: 'log',
       row: change.row,

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../mapping/types.ts';
+import { hex8 } from '../util/hex8.ts';
 import { keyToken } from './key-token.ts';
 
 /** c create, u update, d delete, r read (snapshot / resync), t truncate (key is null). */
@@ -92,5 +93,5 @@ export function compareLsn(a: string, b: string): number {
 
 /** Commit LSN and the change's ordinal in its transaction (from 1; 0 marks a snapshot). */
 export function pgPosition(commitLsn: string, index: number): string {
-  return `${lsnToHex16(commitLsn)}-${index.toString(16).toUpperCase().padStart(8, '0')}`;
+  return `${lsnToHex16(commitLsn)}-${hex8(index)}`;
 }

@@ -19,8 +19,8 @@ const TAB = 0x09;
  * Every ack is a `MSG <inbox>.<seq> <sid>  <size>\r\n<payload>\r\n` frame (nats-server writes
  * the empty reply as a second blank). The client's parser (@nats-io/nats-core 3.x) takes it a
  * byte at a time and makes ~9 objects for it (its argument record, an array and views of the
- * arguments, the payload view, an event, a message object): ~900 bytes and ~1.2 µs an ack, a
- * fifth of what the bridge allocates a row.
+ * arguments, the payload view, an event, a message object): ~900 bytes an ack, a fifth of
+ * what the bridge allocated a row, and ~470 ns to parse it where this reader takes ~75.
  *
  * Here the connection's parser is wrapped. While it is between operations (its state is the
  * start state), each chunk is read from the front: each whole ack frame for a registered inbox
@@ -35,8 +35,9 @@ const TAB = 0x09;
  *
  * The parser, its `parse` and its `state` are internal to the client. Where they are not what
  * is expected, nothing is wrapped and every ack takes the client's path (returns undefined).
- * test/unit/publisher/ack-reader.test.ts runs the client's own parser behind this one over
- * every way of cutting a stream of acks and other operations into chunks.
+ * test/unit/publisher/ack-reader.test.ts runs the client's own parser behind this one over a
+ * stream of acks and other operations cut into chunks at every byte, at each single position
+ * and in random ways.
  */
 export function readAcksFromConnection(nc: NatsConnection, inbox: string, subscription: Subscription, onAck: AckHandler): (() => void) | undefined {
   const protocol = (nc as unknown as { protocol?: object }).protocol;
@@ -47,9 +48,11 @@ export function readAcksFromConnection(nc: NatsConnection, inbox: string, subscr
     const parser = (protocol as { parser?: unknown }).parser;
     const descriptor = Object.getOwnPropertyDescriptor(protocol, 'parser');
     if (!isParser(parser) || !descriptor || !descriptor.writable || !descriptor.configurable) return undefined;
+    // The start state is what the parser holds between operations: a new parser's state (the
+    // connection's own may be in the middle of a frame right now).
+    const startState = freshState(parser);
+    if (startState === undefined) return undefined;
     const list: AckReader[] = [];
-    // The start state is what the parser holds between operations (and before its first byte).
-    const startState = parser.state;
     const wrap = (p: ClientParser): ClientParser => {
       const parse = p.parse.bind(p);
       /** The start of an ack frame the last chunk cut (this parser's connection only). */
@@ -101,6 +104,16 @@ interface AckReader {
 
 /** The readers of each connection's protocol handler (wrapped once, whatever reads from it). */
 const installed = new WeakMap<object, AckReader[]>();
+
+/** The state of a new parser of the client's parser class, before its first byte. */
+function freshState(parser: ClientParser): unknown {
+  try {
+    const fresh = new (parser.constructor as new (dispatcher: { push(): void }) => ClientParser)({ push: () => undefined });
+    return isParser(fresh) ? fresh.state : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function isParser(value: unknown): value is ClientParser {
   return typeof value === 'object' && value !== null && typeof (value as ClientParser).parse === 'function' && 'state' in value;

@@ -222,6 +222,21 @@ describe('acks read from the connection', () => {
     expect(delivered).toEqual([`msg _INBOX.OTHER.8 7  hdr=-1 ${body}`]);
   });
 
+  it('knows the start state from a new parser, not from the connection\'s, which may be inside a frame', () => {
+    const { nc, protocol, delivered } = connection();
+    // The connection's parser holds half of another subscription's message when the reader is installed.
+    const inner = `MSG ${INBOX}.999 ${SID}  2\r\n{}\r\n`;
+    const frame = Buffer.from(`MSG other.subject 3  ${inner.length}\r\n${inner}\r\n`);
+    const head = `MSG other.subject 3  ${inner.length}\r\n`.length;
+    protocol.parser.parse(frame.subarray(0, head));
+    const direct: number[] = [];
+    readAcksFromConnection(nc, INBOX, subscription(SID), (seq) => direct.push(seq));
+    protocol.parser.parse(frame.subarray(head));
+    protocol.parser.parse(Buffer.from(ack(1)));
+    expect(delivered).toEqual([`msg other.subject 3  hdr=-1 ${inner}`]);
+    expect(direct).toEqual([1]);
+  });
+
   it('installs nothing on a connection without the parser it expects', () => {
     const onAck = (): void => undefined;
     expect(readAcksFromConnection({} as NatsConnection, INBOX, subscription(SID), onAck)).toBeUndefined();

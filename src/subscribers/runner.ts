@@ -100,6 +100,9 @@ export class SubscriberRunner {
     const messages = await consumer.consume({ max_messages: 8, abort_on_missing_resource: true });
     const stop = (): void => void messages.stop();
     signal.addEventListener('abort', stop, { once: true });
+    // Stopped while the consumer was being set up: the abort event has been and gone, and
+    // the loop below would wait for messages for ever (a stop right after a start hung).
+    if (signal.aborted) stop();
     onReady();
     try {
       for await (const msg of messages) {

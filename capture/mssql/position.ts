@@ -9,6 +9,7 @@
  * before every change committed after that LSN. LSNs are binary(10): 20 upper-case hex digits.
  */
 import { HmsSyncError } from '../../src/errors.ts';
+import { hex8 } from '../../src/util/hex8.ts';
 
 export const ZERO_LSN = '0'.repeat(20);
 
@@ -20,7 +21,7 @@ export function lsnHex(value: string | Uint8Array): string {
 
 export function mssqlPosition(startLsn: string | Uint8Array, seqval: string | Uint8Array, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) throw new HmsSyncError('INTERNAL', `change index ${index} does not fit 8 hex digits`);
-  return `${lsnHex(startLsn)}-${lsnHex(seqval)}-${index.toString(16).toUpperCase().padStart(8, '0')}`;
+  return `${lsnHex(startLsn)}-${lsnHex(seqval)}-${hex8(index)}`;
 }
 
 export function snapshotPosition(lsn: string): string {

@@ -12,6 +12,7 @@
  * any unsigned 64-bit SCN.
  */
 import { HmsSyncError } from '../../src/errors.ts';
+import { hex8 } from '../../src/util/hex8.ts';
 
 export function scnText(scn: string | number | bigint): string {
   const text = String(scn).trim();
@@ -22,7 +23,7 @@ export function scnText(scn: string | number | bigint): string {
 
 export function oraclePosition(commitScn: string | number | bigint, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) throw new HmsSyncError('INTERNAL', `change index ${index} does not fit 8 hex digits`);
-  return `${scnText(commitScn).padStart(20, '0')}-${index.toString(16).toUpperCase().padStart(8, '0')}`;
+  return `${scnText(commitScn).padStart(20, '0')}-${hex8(index)}`;
 }
 
 export function snapshotPosition(scn: string): string {

@@ -6,6 +6,8 @@
  * sent before; the start of a pass is never before the previous pass's start + 1 ms, so a
  * clock stepping back does not reorder passes either.
  */
+import { hex8 } from '../../src/util/hex8.ts';
+
 const WIDTH_MS = 13;
 const PATTERN = /^(\d{13})-([0-9A-F]{8})-([0-9A-F]{8})$/;
 
@@ -31,8 +33,4 @@ export function parsePollPosition(position: string): PollPosition | undefined {
 /** When the next pass starts: now, but never at or before the previous pass's start. */
 export function nextPassStart(now: number, previousStartMs: number | undefined): number {
   return previousStartMs === undefined ? now : Math.max(now, previousStartMs + 1);
-}
-
-function hex8(n: number): string {
-  return n.toString(16).toUpperCase().padStart(8, '0');
 }

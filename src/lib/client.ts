@@ -7,6 +7,7 @@ import { HmsSyncError } from '../errors.ts';
 import type { JsonObject, JsonValue } from '../mapping/types.ts';
 import { connectNats } from '../nats/connection.ts';
 import { ensureStream } from '../publisher/index.ts';
+import { hex8 } from '../util/hex8.ts';
 
 export interface ConnectOptions {
   /** NATS server URL(s). */
@@ -128,7 +129,7 @@ export async function connect(options: ConnectOptions): Promise<HmsSyncClient> {
       lastMs = now;
       counter = 0;
     } else counter += 1;
-    return `${String(lastMs).padStart(13, '0')}-${counter.toString(16).toUpperCase().padStart(8, '0')}-${instance}`;
+    return `${String(lastMs).padStart(13, '0')}-${hex8(counter)}-${instance}`;
   };
 
   const client: HmsSyncClient = {

@@ -3,8 +3,8 @@ const CACHED = 4096;
 const cache: string[] = [];
 
 /**
- * `n` as at least 8 upper-case hex digits, zero-padded: the change index that ends every log
- * position (`…-0000000A`). Transactions are mostly small, so the texts of the first 4,096
+ * `n` as at least 8 upper-case hex digits, zero-padded: the change index that ends every
+ * position (`…-0000000A`), and a polling pass's number. Transactions are mostly small, so the texts of the first 4,096
  * indexes are made once and kept: a row's position then costs one string, not four
  * (`toString`, `toUpperCase`, `padStart` and the join).
  */

@@ -3,6 +3,8 @@
  * as plain strings in arrival order within a source; a clock that steps back does not make
  * them go back (the last millisecond is kept and the sequence counts on).
  */
+import { hex8 } from '../util/hex8.ts';
+
 export class PositionClock {
   private lastMs = 0;
   private seq = 0;
@@ -21,6 +23,6 @@ export class PositionClock {
         this.seq = 0;
       }
     }
-    return `${String(this.lastMs).padStart(13, '0')}-${this.seq.toString(16).toUpperCase().padStart(8, '0')}`;
+    return `${String(this.lastMs).padStart(13, '0')}-${hex8(this.seq)}`;
   }
 }

@@ -124,7 +124,7 @@ function isParser(value: unknown): value is ClientParser {
  * is (buf.length when it took them all), or `-(at + 1)` when everything from `at` on is the
  * start of an ack frame the chunk cut off.
  */
-export function readAcks(buf: Uint8Array, readers: readonly AckReader[]): number {
+function readAcks(buf: Uint8Array, readers: readonly AckReader[]): number {
   let at = 0;
   for (;;) {
     const next = readAck(buf, at, readers);

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import mysql from 'mysql2/promise';
 import type { NatsProcessServer } from '../src/servers/index.ts';
 import { startMariadbProcess } from '../test/support/mariadb.ts';
-import { Bridge, cpuSeconds, describeSplit, log, measureCpu, measureMainThread, peakRssMb, perRow, settle, StreamCount, timeCatchUp, type MainThreadSplit } from './support.ts';
+import { Bridge, cpuSeconds, describeSplit, log, peakRssMb, perRow, settle, StreamCount, timeCatchUp } from './support.ts';
 import type { CatchUp } from './postgres.ts';
 
 const require = createRequire(import.meta.url);
@@ -74,18 +74,11 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
   const bridge = new Bridge({ ...spec, logLevel: 'warn' });
   await using counter = await StreamCount.open(nats.url, spec.stream);
   try {
-    let stopCpu: (() => Record<string, number>) | undefined;
-    let stopMainThread: (() => MainThreadSplit | undefined) | undefined;
-    const timing = await timeCatchUp(counter, rows, bridge, () => {
-      stopMainThread = measureMainThread(bridge.pid);
-      stopCpu = measureCpu({
-        bridge: () => cpuSeconds(bridge.pid),
-        'nats-server': () => cpuSeconds(nats.pid),
-        mariadbd: () => cpuSeconds(mariadbd),
-      });
+    const { cpu, mainThread, ...timing } = await timeCatchUp(counter, rows, bridge, {
+      bridge: () => cpuSeconds(bridge.pid),
+      'nats-server': () => cpuSeconds(nats.pid),
+      mariadbd: () => cpuSeconds(mariadbd),
     });
-    const cpu = stopCpu!();
-    const mainThread = stopMainThread!();
     const rss = peakRssMb(bridge.pid);
     log(
       `MariaDB bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s; CPU µs a row: ${perRow(cpu, rows)}${

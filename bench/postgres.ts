@@ -13,8 +13,6 @@ import {
   cpuSeconds,
   describeSplit,
   log,
-  measureCpu,
-  measureMainThread,
   peakRssMb,
   percentile,
   perRow,
@@ -121,18 +119,11 @@ export async function pgCatchUp(
   });
   await using counter = await StreamCount.open(nats.url, stream);
   try {
-    let stopCpu: (() => Record<string, number>) | undefined;
-    let stopMainThread: (() => MainThreadSplit | undefined) | undefined;
-    const timing = await timeCatchUp(counter, rows, bridge, () => {
-      stopMainThread = measureMainThread(bridge.pid);
-      stopCpu = measureCpu({
-        bridge: () => cpuSeconds(bridge.pid),
-        'nats-server': () => cpuSeconds(nats.pid),
-        postgres: () => treeCpuSeconds(postgres.pid),
-      });
+    const { cpu, mainThread, ...timing } = await timeCatchUp(counter, rows, bridge, {
+      bridge: () => cpuSeconds(bridge.pid),
+      'nats-server': () => cpuSeconds(nats.pid),
+      postgres: () => treeCpuSeconds(postgres.pid),
     });
-    const cpu = stopCpu!();
-    const mainThread = stopMainThread!();
     const rss = peakRssMb(bridge.pid);
     log(
       `bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB; CPU µs a row: ${perRow(cpu, rows)}${

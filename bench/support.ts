@@ -246,13 +246,16 @@ export class StreamCount implements AsyncDisposable {
   }
 }
 
-/** Times the bridge from its first envelope in the stream to `total` of them. */
+/**
+ * Times the bridge from its first envelope in the stream to `total` of them; with `probes`,
+ * also the CPU each probed process spent over that window and the bridge's main-thread split.
+ */
 export async function timeCatchUp(
   counter: StreamCount,
   total: number,
   bridge: Bridge,
-  onFirst?: () => void,
-): Promise<{ rowsPerS: number; seconds: number }> {
+  probes?: CpuProbes,
+): Promise<{ rowsPerS: number; seconds: number; cpu: Record<string, number>; mainThread?: MainThreadSplit }> {
   const poll = async (until: (n: number) => boolean, what: string, timeoutMs: number, intervalMs: number): Promise<number> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -265,10 +268,13 @@ export async function timeCatchUp(
   };
   const firstCount = await poll((n) => n > 0, 'the first envelope', 60_000, 5);
   const first = process.hrtime.bigint();
-  onFirst?.();
+  const stopMainThread = probes && measureMainThread(bridge.pid);
+  const stopCpu = probes && measureCpu(probes);
   await poll((n) => n >= total, `${total} envelopes`, 600_000, 20);
   const seconds = Number(process.hrtime.bigint() - first) / 1e9;
-  return { rowsPerS: (total - firstCount) / seconds, seconds };
+  const cpu = stopCpu?.() ?? {};
+  const mainThread = stopMainThread?.();
+  return { rowsPerS: (total - firstCount) / seconds, seconds, cpu, ...(mainThread && { mainThread }) };
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

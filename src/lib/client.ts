@@ -7,7 +7,7 @@ import { HmsSyncError } from '../errors.ts';
 import type { JsonObject, JsonValue } from '../mapping/types.ts';
 import { connectNats } from '../nats/connection.ts';
 import { ensureStream } from '../publisher/index.ts';
-import { hex8 } from '../util/hex8.ts';
+import { PositionClock } from '../webhook/position.ts';
 
 export interface ConnectOptions {
   /** NATS server URL(s). */
@@ -121,16 +121,8 @@ export async function connect(options: ConnectOptions): Promise<HmsSyncClient> {
   // Default positions: this client's clock (never going back) and a counter, then a random
   // instance tag so two processes emitting in the same millisecond never share a position.
   const instance = randomBytes(4).toString('hex').toUpperCase();
-  let lastMs = 0;
-  let counter = 0;
-  const nextPosition = (): string => {
-    const now = Date.now();
-    if (now > lastMs) {
-      lastMs = now;
-      counter = 0;
-    } else counter += 1;
-    return `${String(lastMs).padStart(13, '0')}-${hex8(counter)}-${instance}`;
-  };
+  const clock = new PositionClock();
+  const nextPosition = (): string => `${clock.next()}-${instance}`;
 
   const client: HmsSyncClient = {
     nc,

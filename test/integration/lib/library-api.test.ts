@@ -30,6 +30,7 @@ describe('library API', () => {
     expect(again).toMatchObject({ id: first.id, duplicate: true, seq: first.seq });
     expect(first.subject).toBe(`${n.subjectPrefix}.permits.permit.P_201`);
     expect(update.position > first.position).toBe(true);
+    expect(update.position).toMatch(/^\d{13}-[0-9A-F]{8}-[0-9A-F]{8}$/); // the clock's position, then this client's tag
     expect(gone.position > update.position).toBe(true);
     const stream = await readStream(inject('natsUrl'), n.stream);
     expect(stream.map((m) => `${m.body.op} ${m.body.after?.fee ?? null}`)).toEqual(['c 12.50', 'u 13.00', 'd null']);

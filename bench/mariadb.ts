@@ -71,8 +71,8 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
   log(`zongji read the ${rows} rows' events in ${rawSeconds.toFixed(2)} s`);
 
   const mariadbd = mariadbPid(server.port);
+  await using counter = await StreamCount.open(nats.url, spec.stream, spec.subjectPrefix);
   const bridge = new Bridge({ ...spec, logLevel: 'warn' });
-  await using counter = await StreamCount.open(nats.url, spec.stream);
   try {
     const { cpu, mainThread, ...timing } = await timeCatchUp(counter, rows, bridge, {
       bridge: () => cpuSeconds(bridge.pid),

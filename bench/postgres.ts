@@ -108,6 +108,7 @@ export async function pgCatchUp(
   }
 
   const stream = `BENCH_${label.toUpperCase()}`;
+  await using counter = await StreamCount.open(nats.url, stream, `bench.${label}`);
   const bridge = new Bridge({
     natsUrl: nats.url,
     stream,
@@ -117,7 +118,6 @@ export async function pgCatchUp(
     mappings: { 'bench.yaml': PG_MAPPING },
     ...(nodeFlags && { nodeFlags }),
   });
-  await using counter = await StreamCount.open(nats.url, stream);
   try {
     const { cpu, mainThread, ...timing } = await timeCatchUp(counter, rows, bridge, {
       bridge: () => cpuSeconds(bridge.pid),
@@ -184,6 +184,7 @@ export async function pgLatency(
   await createBenchTable(c, ['bridge_latency']);
   const stream = 'BENCH_LATENCY';
   const prefix = 'bench.latency';
+  await using counter = await StreamCount.open(nats.url, stream, prefix);
   const bridge = new Bridge({
     natsUrl: nats.url,
     stream,
@@ -196,7 +197,6 @@ export async function pgLatency(
   try {
     // Warm up: the bridge is streaming once a first row made it into the stream.
     await insertRows(c, 1, 1);
-    await using counter = await StreamCount.open(nats.url, stream);
     await timeCatchUp(counter, 1, bridge);
     log(`bridge streaming, idle: RSS ${(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${bridge.pid}/status`, 'utf8'))?.[1]) / 1024).toFixed(0)} MB`);
 

@@ -81,7 +81,7 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
     });
     const rss = peakRssMb(bridge.pid);
     log(
-      `MariaDB bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s; CPU µs a row: ${perRow(cpu, rows)}${
+      `MariaDB bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s (first envelope ${timing.startSeconds.toFixed(2)} s after the spawn); CPU µs a row: ${perRow(cpu, rows)}${
         mainThread ? `; main thread ${describeSplit(mainThread)}` : ''
       }`,
     );

@@ -126,7 +126,7 @@ export async function pgCatchUp(
     });
     const rss = peakRssMb(bridge.pid);
     log(
-      `bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB; CPU µs a row: ${perRow(cpu, rows)}${
+      `bridge: ${Math.round(timing.rowsPerS)} rows/s, ${timing.seconds.toFixed(2)} s (first envelope ${timing.startSeconds.toFixed(2)} s after the spawn), peak RSS ${rss.toFixed(0)} MB; CPU µs a row: ${perRow(cpu, rows)}${
         mainThread ? `; main thread ${describeSplit(mainThread)}` : ''
       }`,
     );

@@ -163,6 +163,8 @@ export interface BridgeSpec {
 /** A bridge (`hms-sync run`) as a child process, with a CPU profile where BENCH_PROFILE=DIR. */
 export class Bridge {
   readonly child: ChildProcess;
+  /** When (process.hrtime) the process was spawned. */
+  readonly spawnedAt = process.hrtime.bigint();
   private readonly dir: string;
   private stderr = '';
 
@@ -303,7 +305,7 @@ export async function timeCatchUp(
   total: number,
   bridge: Bridge,
   probes?: CpuProbes,
-): Promise<{ rowsPerS: number; seconds: number; cpu: Record<string, number>; mainThread?: MainThreadSplit }> {
+): Promise<{ rowsPerS: number; seconds: number; startSeconds: number; cpu: Record<string, number>; mainThread?: MainThreadSplit }> {
   const poll = async (until: () => Promise<boolean> | boolean, what: string, timeoutMs: number, intervalMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -324,7 +326,8 @@ export async function timeCatchUp(
   const cpu = stopCpu?.() ?? {};
   const mainThread = stopMainThread?.();
   // The window starts as the first envelope was published: the other total - 1 came in it.
-  return { rowsPerS: (total - 1) / seconds, seconds, cpu, ...(mainThread && { mainThread }) };
+  // startSeconds: from the spawn to the first envelope (node, modules, connections, the source's first change).
+  return { rowsPerS: (total - 1) / seconds, seconds, startSeconds: Number(first - bridge.spawnedAt) / 1e9, cpu, ...(mainThread && { mainThread }) };
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

@@ -5,7 +5,7 @@
  * log_event.h; docs/mysql-capture.md lists what is decoded how.
  */
 import type { SourceColumnKind, SourceValue } from '../../src/mapping/types.ts';
-import { decodeText, isBinaryCharset } from './charsets.ts';
+import { decodeTextRange, isBinaryCharset } from './charsets.ts';
 import { decodeJsonBinary } from './json-binary.ts';
 import {
   bitText,
@@ -559,8 +559,8 @@ export function readValue(r: Reader, column: BinlogColumn): SourceValue | ValueP
     case T.STRING: {
       const length = r.uint((column.maxLength ?? 0) > 255 ? 2 : 1);
       if (column.utf8) return b.toString('utf8', r.take(length), r.offset);
-      const bytes = r.bytes(length);
       if (isBinaryCharset(column.charset)) {
+        const bytes = r.bytes(length);
         // BINARY(n) is padded with zero bytes to n; the binlog drops the padding, a query keeps it.
         if (column.type === T.STRING && column.maxLength !== undefined && bytes.length < column.maxLength) {
           const padded = new Uint8Array(column.maxLength);
@@ -569,7 +569,7 @@ export function readValue(r: Reader, column: BinlogColumn): SourceValue | ValueP
         }
         return Uint8Array.from(bytes);
       }
-      return textValue(bytes, column);
+      return textValue(b, r.take(length), r.offset, column);
     }
     case T.BLOB:
     case T.TINY_BLOB:
@@ -577,9 +577,8 @@ export function readValue(r: Reader, column: BinlogColumn): SourceValue | ValueP
     case T.LONG_BLOB: {
       const length = r.uint(column.lengthSize ?? 2);
       if (column.utf8) return b.toString('utf8', r.take(length), r.offset);
-      const bytes = r.bytes(length);
-      if (isBinaryCharset(column.charset)) return Uint8Array.from(bytes);
-      return textValue(bytes, column);
+      if (isBinaryCharset(column.charset)) return Uint8Array.from(r.bytes(length));
+      return textValue(b, r.take(length), r.offset, column);
     }
     case T.JSON: {
       const bytes = r.bytes(r.uint(column.lengthSize ?? 4));
@@ -596,8 +595,9 @@ export function readValue(r: Reader, column: BinlogColumn): SourceValue | ValueP
   }
 }
 
-function textValue(bytes: Uint8Array, column: BinlogColumn): SourceValue | ValueProblem {
-  return decodeText(bytes, column.charset!) ?? new ValueProblem(`column ${column.name}: character set ${column.charset} is not supported`);
+/** `buffer[start..end)` as text in the column's character set (read in place: no view made for latin1). */
+function textValue(buffer: Buffer, start: number, end: number, column: BinlogColumn): SourceValue | ValueProblem {
+  return decodeTextRange(buffer, start, end, column.charset!) ?? new ValueProblem(`column ${column.name}: character set ${column.charset} is not supported`);
 }
 
 /** One row image: column name -> value; a column absent from the image is absent here. */

@@ -61,7 +61,11 @@ const fromC1 = (c: string): string => String.fromCharCode(CP1252_80_9F[c.charCod
  * one string a byte, about 2 KB of garbage a MariaDB row (docs/benchmarks.md).
  */
 function decodeLatin1(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return decodeLatin1Range(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
+}
+
+function decodeLatin1Range(buffer: Buffer, start: number, end: number): string {
+  const text = buffer.toString('latin1', start, end);
   return HAS_C1.test(text) ? text.replace(C1_CONTROLS, fromC1) : text;
 }
 
@@ -87,6 +91,15 @@ export function isBinaryCharset(charset: string | null | undefined): boolean {
 /** Whether values in this character set can be decoded to text here. */
 export function charsetSupported(charset: string): boolean {
   return charset === 'utf32' || charset === 'latin1' || charset === 'ascii' || ENCODINGS[charset] !== undefined;
+}
+
+/**
+ * `buffer[start..end)` in `charset` -> text, as decodeText; latin1 and ascii (most legacy
+ * MariaDB text) are read in place, without a view of the bytes made first.
+ */
+export function decodeTextRange(buffer: Buffer, start: number, end: number, charset: string): string | undefined {
+  if (charset === 'latin1' || charset === 'ascii') return decodeLatin1Range(buffer, start, end);
+  return decodeText(buffer.subarray(start, end), charset);
 }
 
 /** Bytes in `charset` -> text; undefined for a character set this build cannot decode. */

@@ -30,23 +30,48 @@ export function decodeDecimal(buffer: Uint8Array, offset: number, precision: num
   const negative = (buffer[offset]! & 0x80) === 0;
   const mask = negative ? 0xff : 0;
   // Groups are read by a module-level helper (no closure per value: this runs per DECIMAL cell).
+  // The integer digits are written without their leading zeros as they are read (a group of
+  // zeros before the first non-zero one adds nothing), so no regular expression trims them.
   let pos = offset;
   const intg = precision - scale;
   let integer = '';
   const lead = intg % DIGITS_PER_GROUP;
   if (lead > 0) {
-    integer += String(readGroup(buffer, pos, DIG2BYTES[lead]!, mask, offset));
+    const group = readGroup(buffer, pos, DIG2BYTES[lead]!, mask, offset);
+    if (group !== 0) integer = String(group);
     pos += DIG2BYTES[lead]!;
   }
-  for (let i = 0; i < Math.floor(intg / DIGITS_PER_GROUP); i++, pos += 4) integer += String(readGroup(buffer, pos, 4, mask, offset)).padStart(DIGITS_PER_GROUP, '0');
+  for (let i = 0; i < Math.floor(intg / DIGITS_PER_GROUP); i++, pos += 4) {
+    const group = readGroup(buffer, pos, 4, mask, offset);
+    if (integer !== '') integer += zeroPadded(group, DIGITS_PER_GROUP);
+    else if (group !== 0) integer = String(group);
+  }
+  let nonZero = integer !== '';
+  if (!nonZero) integer = '0';
+  if (scale === 0) return negative && nonZero ? `-${integer}` : integer;
   let fraction = '';
-  for (let i = 0; i < Math.floor(scale / DIGITS_PER_GROUP); i++, pos += 4) fraction += String(readGroup(buffer, pos, 4, mask, offset)).padStart(DIGITS_PER_GROUP, '0');
+  for (let i = 0; i < Math.floor(scale / DIGITS_PER_GROUP); i++, pos += 4) {
+    const group = readGroup(buffer, pos, 4, mask, offset);
+    if (group !== 0) nonZero = true;
+    fraction += zeroPadded(group, DIGITS_PER_GROUP);
+  }
   const trail = scale % DIGITS_PER_GROUP;
-  if (trail > 0) fraction += String(readGroup(buffer, pos, DIG2BYTES[trail]!, mask, offset)).padStart(trail, '0');
-  integer = integer.replace(/^0+(?=\d)/, '') || '0';
-  const text = scale > 0 ? `${integer}.${fraction}` : integer;
-  return negative && /[1-9]/.test(text) ? `-${text}` : text;
+  if (trail > 0) {
+    const group = readGroup(buffer, pos, DIG2BYTES[trail]!, mask, offset);
+    if (group !== 0) nonZero = true;
+    fraction += zeroPadded(group, trail);
+  }
+  // Negative zero ('-0.00' in the binary form) is printed without its sign, as the server does.
+  return negative && nonZero ? `-${integer}.${fraction}` : `${integer}.${fraction}`;
 }
+
+/** `value` in `width` digits, zero-padded (`value` < 10^width). */
+function zeroPadded(value: number, width: number): string {
+  const text = String(value);
+  return text.length >= width ? text : ZEROS[width - text.length]! + text;
+}
+
+const ZEROS = Array.from({ length: DIGITS_PER_GROUP + 1 }, (_, n) => '0'.repeat(n));
 
 /** One big-endian digit group of a binary DECIMAL at `pos`; the value's first byte has its sign bit flipped. */
 function readGroup(buffer: Uint8Array, pos: number, length: number, mask: number, first: number): number {

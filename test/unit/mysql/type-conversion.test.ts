@@ -3,7 +3,7 @@
 // connection urls and error messages.
 import { describe, expect, it } from 'vitest';
 import { columnFromRow, kindForDataType, parseLabels } from '../../../capture/mysql/catalog.ts';
-import { charsetSupported, decodeText } from '../../../capture/mysql/charsets.ts';
+import { charsetSupported, decodeText, decodeTextRange } from '../../../capture/mysql/charsets.ts';
 import { classifyMysqlError, describeServer, parseMysqlUrl } from '../../../capture/mysql/connection.ts';
 import { binlogProblems, replicationGrants, type ServerSettings } from '../../../capture/mysql/settings.ts';
 import { queryValue } from '../../../capture/mysql/snapshot.ts';
@@ -108,9 +108,15 @@ describe('character sets', () => {
     for (let b = 0; b < 256; b++) expected += b >= 0x80 && b <= 0x9f ? row80[b - 0x80] : String.fromCharCode(b);
     const all = Buffer.from(Array.from({ length: 256 }, (_, b) => b));
     // A slice at an offset inside a larger buffer, as the binlog parser hands values over.
-    const framed = Buffer.concat([Buffer.from('xxxx'), all, Buffer.from('yy')]).subarray(4, 260);
+    const event = Buffer.concat([Buffer.from('xxxx'), all, Buffer.from('yy')]);
+    const framed = event.subarray(4, 260);
     for (let round = 0; round < 3; round++) {
       expect(decodeText(framed, 'latin1')).toBe(expected);
+      // The same range read in place, as the rows-event decoder reads text columns.
+      expect(decodeTextRange(event, 4, 260, 'latin1')).toBe(expected);
+      expect(decodeTextRange(event, 4 + 0x80, 4 + 0x82, 'ascii')).toBe('€\u0081');
+      expect(decodeTextRange(Buffer.from([0x78, 0xc1, 0xe3, 0x79]), 1, 3, 'cp1251')).toBe('Бг');
+      expect(decodeTextRange(event, 4, 6, 'armscii8')).toBeUndefined();
       expect(decodeText(Buffer.from('plain ascii'), 'latin1')).toBe('plain ascii');
       expect(decodeText(Buffer.from([0x41, 0x9f]), 'ascii')).toBe('AŸ');
     }

@@ -26,10 +26,15 @@ const TAB = 0x09;
  * start state), each chunk is read from the front: each whole ack frame for a registered inbox
  * and subscription goes to its `onAck` without an object made. An ack frame cut by the chunk's
  * end is held (a copy of its ~100 bytes) and read with the next chunk, so the client's parser
- * stays between operations. At the first byte that is anything else (a PING, an INFO, a
- * message with headers such as a 503, a message of another subscription), the rest of the
- * chunk goes to the client's parser as it came: everything after keeps its order and takes the
- * client's path, which delivers acks to the subscription's callback as before. The client
+ * stays between operations. Anything else (a PING, an INFO, a message with headers such as a
+ * 503, a message of another subscription such as a KV put's reply) goes to the client's parser
+ * one whole frame at a time, in order, and the reading of acks goes on after it; such a frame
+ * cut by the chunk's end is held too, up to 64 KB. Only a larger cut frame, or an operation
+ * this reader does not know the shape of, takes the rest of the chunk to the client's parser
+ * as it came, and the client's path (the subscription's callback) then delivers the acks
+ * until a chunk starts between frames again. (Handing over the rest of the chunk at the first
+ * non-ack left the client's parser inside a frame at most chunk ends, and so every chunk after
+ * it too: a quarter of the acks of a MariaDB catch-up took the client's path.) The client
  * replaces its parser when it reconnects: the new one is wrapped as it is set, and a held
  * piece of the old connection's bytes is dropped with the old one.
  *
@@ -64,13 +69,35 @@ export function readAcksFromConnection(nc: NatsConnection, inbox: string, subscr
           parse(buf);
           return;
         }
-        const at = readAcks(buf, list);
-        if (at < 0) {
-          const from = -at - 1;
-          held = Uint8Array.prototype.slice.call(buf, from); // a copy: the chunk's memory is the client's
-          return;
+        let at = 0;
+        for (;;) {
+          const next = readAcks(buf, at, list);
+          if (next < 0) {
+            held = Uint8Array.prototype.slice.call(buf, -next - 1); // a copy: the chunk's memory is the client's
+            return;
+          }
+          at = next;
+          if (at === buf.length) return;
+          // Anything else goes to the client's parser one whole frame at a time, and the acks
+          // after it are read here again. A frame the chunk cut is held like a cut ack, so the
+          // client's parser is never left inside one; one too large to hold (or not known
+          // here) goes to the client's parser with the rest of the chunk, as it came.
+          const end = frameEnd(buf, at);
+          if (end === CUT && buf.length - at <= MAX_HELD) {
+            held = Uint8Array.prototype.slice.call(buf, at);
+            return;
+          }
+          if (end < 0) {
+            parse(at === 0 ? buf : buf.subarray(at));
+            return;
+          }
+          parse(buf.subarray(at, end));
+          at = end;
+          if (p.state !== startState) {
+            if (at < buf.length) parse(buf.subarray(at));
+            return;
+          }
         }
-        if (at < buf.length) parse(at === 0 ? buf : buf.subarray(at));
       };
       return p;
     };
@@ -120,12 +147,12 @@ function isParser(value: unknown): value is ClientParser {
 }
 
 /**
- * Reads whole ack frames from the front of `buf`. Returns where the first byte it did not take
- * is (buf.length when it took them all), or `-(at + 1)` when everything from `at` on is the
- * start of an ack frame the chunk cut off.
+ * Reads whole ack frames of `buf` from `at`. Returns where the first byte it did not take is
+ * (buf.length when it took them all), or `-(at + 1)` when everything from `at` on is the start
+ * of an ack frame the chunk cut off.
  */
-function readAcks(buf: Uint8Array, readers: readonly AckReader[]): number {
-  let at = 0;
+function readAcks(buf: Uint8Array, from: number, readers: readonly AckReader[]): number {
+  let at = from;
   for (;;) {
     const next = readAck(buf, at, readers);
     if (next === NOT_AN_ACK) return at;
@@ -196,6 +223,60 @@ function readAck(buf: Uint8Array, at: number, readers: readonly AckReader[]): nu
   if (buf[end] !== CR || buf[end + 1] !== LF) return NOT_AN_ACK;
   reader.onAck(seq, buf, start, end);
   return end + 2;
+}
+
+/**
+ * The most of a cut frame (not an ack) held until the next chunk: larger ones (a big KV value,
+ * a long INFO) go to the client's parser as they come, instead of being copied chunk by chunk.
+ */
+const MAX_HELD = 64 * 1024;
+/** A control line longer than this is not one this reader knows: the client's parser takes it. */
+const MAX_LINE = 16 * 1024;
+
+const HMSG = Buffer.from('HMSG ', 'latin1');
+/** Server operations that are one line: `PING`, `PONG`, `+OK`, `-ERR '…'`, `INFO {…}`. */
+const LINE_OPS = ['PING\r\n', 'PONG\r\n', '+OK\r\n', '-ERR ', 'INFO '].map((op) => Buffer.from(op, 'latin1'));
+
+/**
+ * Where the server operation at `at` ends: after its line, or for `MSG` and `HMSG` after the
+ * payload the line's last argument counts and its CRLF. CUT when the chunk ends first;
+ * NOT_AN_ACK (unknown) for anything this reader does not know the shape of, which the
+ * client's parser then takes with the rest of the chunk.
+ */
+function frameEnd(buf: Uint8Array, at: number): number {
+  let sized = matchAt(buf, at, MSG);
+  if (sized === NOT_AN_ACK) sized = matchAt(buf, at, HMSG);
+  if (sized === CUT) return CUT;
+  let line = NOT_AN_ACK;
+  if (sized === NOT_AN_ACK) {
+    for (const op of LINE_OPS) {
+      line = matchAt(buf, at, op);
+      if (line !== NOT_AN_ACK) break;
+    }
+    if (line === NOT_AN_ACK) return NOT_AN_ACK;
+    if (line === CUT) return CUT;
+  }
+  // The line up to its LF.
+  const limit = Math.min(buf.length, at + MAX_LINE);
+  let lf = at;
+  while (lf < limit && buf[lf] !== LF) lf++;
+  if (lf === limit) return limit === buf.length ? CUT : NOT_AN_ACK;
+  if (sized !== MATCHED) return lf + 1;
+  // MSG <subject> <sid> [reply] <size>, HMSG <subject> <sid> [reply] <header size> <total size>:
+  // the last argument is the payload's length.
+  if (lf === at || buf[lf - 1] !== CR) return NOT_AN_ACK;
+  let i = lf - 1;
+  while (i > at && isBlank(buf[i - 1]!)) i--;
+  let size = 0;
+  let scale = 1;
+  const digitsEnd = i;
+  while (i > at && isDigit(buf[i - 1]!)) {
+    size += (buf[--i]! - 0x30) * scale;
+    scale *= 10;
+  }
+  if (i === digitsEnd || digitsEnd - i > 15 || !isBlank(buf[i - 1]!)) return NOT_AN_ACK;
+  const end = lf + 1 + size + 2;
+  return end <= buf.length ? end : CUT;
 }
 
 const MATCHED = 0;

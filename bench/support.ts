@@ -311,7 +311,7 @@ export async function timeCatchUp(
     for (;;) {
       if (await until()) return;
       if (bridge.child.exitCode !== null) throw new Error(`bridge exited while waiting for ${what}:\n${bridge.output}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${await counter.envelopes()} so far):\n${bridge.output}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${await counter.messages()} messages in the stream so far):\n${bridge.output}`);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   };

@@ -243,22 +243,24 @@ export class StreamCount implements AsyncDisposable {
     private readonly jsm: JetStreamManager,
     private readonly stream: string,
     private readonly prefix: string,
+    now: () => bigint,
   ) {
-    const subscription = nc.subscribe(`${prefix}.>`);
-    void (async () => {
-      for await (const message of subscription) {
-        if (!isEnvelopeSubject(prefix, message.subject)) continue;
-        this.firstAt = process.hrtime.bigint();
+    // A callback, not an iterator: the messages delivered before the server has the UNSUB (a
+    // burst of envelopes) still come, and only the first may set the clock.
+    const subscription = nc.subscribe(`${prefix}.>`, {
+      callback: (error, message) => {
+        if (error || this.firstAt !== undefined || !isEnvelopeSubject(prefix, message.subject)) return;
+        this.firstAt = now();
         subscription.unsubscribe();
-      }
-    })();
+      },
+    });
   }
 
-  /** Opens a connection and subscribes, before the bridge publishes. */
-  static async open(natsUrl: string, stream: string, subjectPrefix: string): Promise<StreamCount> {
+  /** Opens a connection and subscribes, before the bridge publishes. `now`: the clock (tests count calls with it). */
+  static async open(natsUrl: string, stream: string, subjectPrefix: string, now: () => bigint = process.hrtime.bigint): Promise<StreamCount> {
     const nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    const counter = new StreamCount(nc, jsm, stream, subjectPrefix);
+    const counter = new StreamCount(nc, jsm, stream, subjectPrefix, now);
     await nc.flush(); // the subscription is on the server
     return counter;
   }

@@ -41,4 +41,28 @@ describe('StreamCount', () => {
       await nc.close();
     }
   });
+
+  it('keeps the time of the first envelope of a burst delivered before its unsubscribe', async () => {
+    const stream = uniqueName('BENCH_BURST').toUpperCase();
+    const prefix = `bench.${stream.toLowerCase()}`;
+    const nc = await connect({ servers: inject('natsUrl') });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`] });
+      // A clock that counts its readings: the first envelope must be read at tick 1, and no
+      // later envelope of the burst may read it again.
+      let ticks = 0n;
+      await using counter = await StreamCount.open(inject('natsUrl'), stream, prefix, () => ++ticks);
+      // Core publishes in one write: all three reach the counter's subscription together.
+      for (let id = 1; id <= 3; id++) nc.publish(entitySubject(prefix, 'src', 'bench', { id }), `{"id":${id}}`);
+      await nc.flush();
+      // Everything the server delivered to the counter before its UNSUB has been read.
+      await (counter as unknown as { nc: NatsConnection }).nc.flush();
+      expect(counter.firstEnvelopeAt).toBe(1n);
+      expect(ticks).toBe(1n);
+      await jsm.streams.delete(stream);
+    } finally {
+      await nc.close();
+    }
+  });
 });

@@ -5,6 +5,7 @@
 //
 //   BENCH_ROWS=20000 BENCH_BIG_ROWS=100000 npm run bench    # smaller, while developing
 //   BENCH_ONLY=pg,mariadb,latency,rss,poll,reconcile         # a subset of the phases
+//   BENCH_REPEAT=1                                           # throughput phases once each (default 3, medians reported)
 //   BENCH_PROFILE=/tmp/prof                                  # CPU profiles of every bridge process
 //   BENCH_LATENCY_TRACE=1                                    # when the slowest envelopes arrived
 //   BENCH_BRIDGE_NODE_OPTIONS="--max-old-space-size=100"     # node flags for the bridge, after the CLI's (experiments)
@@ -12,7 +13,7 @@
 //   BENCH_NATS_GOMAXPROCS=0                                  # nats-server with Go's default GOMAXPROCS (not 1)
 //   node --max-semi-space-size=16 bin/run-ts.js bench/index.ts  # the in-process phases with other node flags
 // Bridges and this process run with the node flags of bin/hms-sync.js's first line, as `hms-sync` does.
-// Only a full run (all phases, default sizes, no experiment) writes bench/results.json and docs/benchmarks.md.
+// Only a full run (all phases, default sizes and repetitions, no experiment) writes bench/results.json and docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
 import { compiledIsCurrent } from '../bin/load.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,12 +21,23 @@ import { join } from 'node:path';
 import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type PostgresProcessServer } from '../src/servers/index.ts';
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
 import { mariadbCatchUp } from './mariadb.ts';
-import { dropDatabase, pgCatchUp, pgLatency } from './postgres.ts';
+import { dropDatabase, pgCatchUp, pgLatency, type CatchUp } from './postgres.ts';
+import { describeRuns, summarize } from './repeat.ts';
 import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settle } from './support.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const phase = (name: string): boolean => only === undefined || only.includes(name);
 const LATENCY_RATE = 5_000;
+/** Repetitions of each throughput phase (PostgreSQL both kinds, MariaDB); the medians are reported (bench/repeat.ts). */
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a whole number from 1, not "${process.env.BENCH_REPEAT}"`);
+
+type CatchUpRun = CatchUp & { rawRowsPerS: number };
+/** A throughput phase's catch-up, which measured its raw limit too. */
+function withRaw(run: CatchUp): CatchUpRun {
+  if (run.rawRowsPerS === undefined) throw new Error('a throughput phase ran without its raw limit');
+  return run as CatchUpRun;
+}
 const LATENCY_SECONDS = 12;
 // nats-server shares the two cores with the databases and the bridge. With one Go thread running
 // code (GOMAXPROCS=1) instead of one per core it spends 20-30 % less CPU a message here (less
@@ -76,24 +88,42 @@ async function main(): Promise<void> {
     results.latency_rate_rows_per_s = Math.round(latency.rate);
   }
   if (phase('pg')) {
-    const oneTx = await pgCatchUp(postgres, nats, 'one_tx', ROWS, ROWS, true);
+    // The two kinds alternate, so a busy minute lands on one repetition of each, not on all of one.
+    const oneTxRuns: CatchUpRun[] = [];
+    const smallTxRuns: CatchUpRun[] = [];
+    for (let i = 1; i <= REPEAT; i++) {
+      oneTxRuns.push(withRaw(await pgCatchUp(postgres, nats, `one_tx_${i}`, ROWS, ROWS, true)));
+      smallTxRuns.push(withRaw(await pgCatchUp(postgres, nats, `small_tx_${i}`, ROWS, 10, true)));
+    }
+    const oneTx = summarize(oneTxRuns);
     results.pg_e2e_rows_per_s_one_tx = Math.round(oneTx.rowsPerS);
-    results.pg_raw_rows_per_s_one_tx = Math.round(oneTx.rawRowsPerS!);
-    results.pg_ratio_one_tx = round2(oneTx.rowsPerS / oneTx.rawRowsPerS!);
-    const smallTx = await pgCatchUp(postgres, nats, 'small_tx', ROWS, 10, true);
+    results.pg_raw_rows_per_s_one_tx = Math.round(oneTx.rawRowsPerS);
+    results.pg_ratio_one_tx = round2(oneTx.ratio);
+    results.pg_e2e_rows_per_s_one_tx_min = Math.round(oneTx.min);
+    results.pg_e2e_rows_per_s_one_tx_max = Math.round(oneTx.max);
+    const smallTx = summarize(smallTxRuns);
     results.pg_e2e_rows_per_s_small_tx = Math.round(smallTx.rowsPerS);
-    results.pg_raw_rows_per_s_small_tx = Math.round(smallTx.rawRowsPerS!);
-    results.pg_ratio_small_tx = round2(smallTx.rowsPerS / smallTx.rawRowsPerS!);
-    notes.push(`CPU µs a row, PostgreSQL 10-row transactions: ${perRow(smallTx.cpu, ROWS)}`);
-    if (smallTx.mainThread) notes.push(`Bridge main thread, PostgreSQL 10-row transactions: ${describeSplit(smallTx.mainThread)}`);
+    results.pg_raw_rows_per_s_small_tx = Math.round(smallTx.rawRowsPerS);
+    results.pg_ratio_small_tx = round2(smallTx.ratio);
+    results.pg_e2e_rows_per_s_small_tx_min = Math.round(smallTx.min);
+    results.pg_e2e_rows_per_s_small_tx_max = Math.round(smallTx.max);
+    notes.push(`Repetitions, PostgreSQL one transaction: ${describeRuns(oneTx.runs, 'pg_recvlogical')}`);
+    notes.push(`Repetitions, PostgreSQL 10-row transactions: ${describeRuns(smallTx.runs, 'pg_recvlogical')}`);
+    notes.push(`CPU µs a row, PostgreSQL 10-row transactions (median repetition): ${perRow(smallTx.middle.cpu, ROWS)}`);
+    if (smallTx.middle.mainThread) notes.push(`Bridge main thread, PostgreSQL 10-row transactions (median repetition): ${describeSplit(smallTx.middle.mainThread)}`);
   }
   if (phase('mariadb')) {
-    const maria = await mariadbCatchUp(nats, ROWS, 10);
+    const runs: CatchUpRun[] = [];
+    for (let i = 1; i <= REPEAT; i++) runs.push(withRaw(await mariadbCatchUp(nats, ROWS, 10, `mariadb_${i}`)));
+    const maria = summarize(runs);
     results.mysql_e2e_rows_per_s = Math.round(maria.rowsPerS);
-    results.mysql_raw_rows_per_s = Math.round(maria.rawRowsPerS!);
-    results.mysql_ratio = round2(maria.rowsPerS / maria.rawRowsPerS!);
-    notes.push(`CPU µs a row, MariaDB 10-row transactions: ${perRow(maria.cpu, ROWS)}`);
-    if (maria.mainThread) notes.push(`Bridge main thread, MariaDB 10-row transactions: ${describeSplit(maria.mainThread)}`);
+    results.mysql_raw_rows_per_s = Math.round(maria.rawRowsPerS);
+    results.mysql_ratio = round2(maria.ratio);
+    results.mysql_e2e_rows_per_s_min = Math.round(maria.min);
+    results.mysql_e2e_rows_per_s_max = Math.round(maria.max);
+    notes.push(`Repetitions, MariaDB 10-row transactions: ${describeRuns(maria.runs, 'zongji')}`);
+    notes.push(`CPU µs a row, MariaDB 10-row transactions (median repetition): ${perRow(maria.middle.cpu, ROWS)}`);
+    if (maria.middle.mainThread) notes.push(`Bridge main thread, MariaDB 10-row transactions (median repetition): ${describeSplit(maria.middle.mainThread)}`);
   }
   if (phase('rss')) {
     // Each on servers of their own: on the servers of an earlier 1M-row run the second ran
@@ -135,7 +165,7 @@ async function main(): Promise<void> {
   console.log(table);
   const experiment =
     process.env.BENCH_NATS_GOMAXPROCS !== undefined || process.env.BENCH_BRIDGE_NODE_OPTIONS !== undefined || process.execArgv.some((flag) => !CLI_NODE_FLAGS.includes(flag));
-  if (only === undefined && ROWS === 200_000 && BIG_ROWS === 1_000_000 && !experiment) {
+  if (only === undefined && ROWS === 200_000 && BIG_ROWS === 1_000_000 && REPEAT === 3 && !experiment) {
     writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     updateDocs(table);
   } else {
@@ -162,9 +192,10 @@ function render(r: Record<string, number>, notes: string[], seconds: number): st
     rows.push(`| ${what} | ${value} ${unit} | ${limit} | ${ratio === undefined ? '' : ratio.toFixed(2)} | ${met === undefined ? '' : met ? 'yes' : 'no'} |`);
   };
   const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
-  add('PostgreSQL e2e, one 200k-row transaction', r.pg_e2e_rows_per_s_one_tx, 'rows/s', `pg_recvlogical ${r.pg_raw_rows_per_s_one_tx} rows/s`, r.pg_ratio_one_tx, undefined);
+  const of = REPEAT > 1 ? ` (median of ${REPEAT})` : '';
+  add(`PostgreSQL e2e, one 200k-row transaction${of}`, r.pg_e2e_rows_per_s_one_tx, 'rows/s', `pg_recvlogical ${r.pg_raw_rows_per_s_one_tx} rows/s`, r.pg_ratio_one_tx, undefined);
   add(
-    'PostgreSQL e2e, 10-row transactions',
+    `PostgreSQL e2e, 10-row transactions${of}`,
     r.pg_e2e_rows_per_s_small_tx,
     'rows/s',
     `pg_recvlogical ${r.pg_raw_rows_per_s_small_tx} rows/s; target ≥ 50000 and ≥ 0.5 × raw`,
@@ -172,7 +203,7 @@ function render(r: Record<string, number>, notes: string[], seconds: number): st
     r.pg_e2e_rows_per_s_small_tx === undefined ? undefined : r.pg_e2e_rows_per_s_small_tx >= 50_000 && r.pg_ratio_small_tx! >= 0.5,
   );
   add(
-    'MariaDB e2e, 10-row transactions',
+    `MariaDB e2e, 10-row transactions${of}`,
     r.mysql_e2e_rows_per_s,
     'rows/s',
     `zongji bare read ${r.mysql_raw_rows_per_s} rows/s; target ≥ 60000`,

@@ -30,17 +30,19 @@ interface ZongjiLike {
  * start point first), then times the bridge catching up from its first envelope to all of
  * them in JetStream, and @powersync/mysql-zongji (the library the capture reads the binlog
  * with) reading the same events bare: its own row decoding, no mapping, no publishing.
+ * `label` names the stream, subjects and offsets bucket (one per repetition); the stream is
+ * deleted afterwards.
  */
-export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perTx: number): Promise<CatchUp> {
+export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perTx: number, label = 'mariadb'): Promise<CatchUp> {
   await using server = await startMariadbProcess({ settings: { 'binlog-row-metadata': 'FULL' } });
   await server.query('CREATE DATABASE bench');
   await server.query('CREATE TABLE bench.bench (id int PRIMARY KEY, code char(8), amount decimal(12,2), note text)');
   const url = server.rootUrl('bench');
   const spec = {
     natsUrl: nats.url,
-    stream: 'BENCH_MARIADB',
-    subjectPrefix: 'bench.mariadb',
-    offsetsBucket: 'bench_mariadb',
+    stream: `BENCH_${label.toUpperCase()}`,
+    subjectPrefix: `bench.${label}`,
+    offsetsBucket: `bench_${label}`,
     source: `{ name: src, kind: mysql, url: "${url}", mappings: ./mappings, snapshot: never }`,
     mappings: { 'bench.yaml': MAPPING },
     logLevel: 'info',
@@ -66,7 +68,7 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
   await connection.end();
   log(`MariaDB: ${rows} rows in ${perTx}-row transactions written in ${((Date.now() - generated) / 1000).toFixed(1)} s`);
 
-  await settle('mariadb');
+  await settle(label);
   const rawSeconds = await bareBinlogRead(server.host, server.port, server.rootPassword, startFile, startPos, rows);
   log(`zongji read the ${rows} rows' events in ${rawSeconds.toFixed(2)} s`);
 
@@ -88,6 +90,7 @@ export async function mariadbCatchUp(nats: NatsProcessServer, rows: number, perT
     return { rowsPerS: timing.rowsPerS, rawRowsPerS: rows / rawSeconds, peakRssMb: rss, cpu, ...(mainThread && { mainThread }) };
   } finally {
     await bridge.stop();
+    await counter.deleteStream();
   }
 }
 

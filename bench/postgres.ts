@@ -133,6 +133,7 @@ export async function pgCatchUp(
     return { rowsPerS: timing.rowsPerS, ...(rawRowsPerS !== undefined ? { rawRowsPerS } : {}), peakRssMb: rss, cpu, ...(mainThread && { mainThread }) };
   } finally {
     await bridge.stop();
+    await counter.deleteStream();
     await dropDatabase(postgres, db);
   }
 }

@@ -285,6 +285,11 @@ export class StreamCount implements AsyncDisposable {
     return messages - status - dlq;
   }
 
+  /** Deletes the stream, so a later phase's nats-server does not carry its 200,000 messages. */
+  async deleteStream(): Promise<void> {
+    await this.jsm.streams.delete(this.stream).catch(() => undefined);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.nc.close();
   }

@@ -40,6 +40,37 @@ describe('ids, key tokens and subjects after the hot-path changes', () => {
     }
   });
 
+  it('envelopeId gives the id of JSON.stringify on both of its paths, for random tuples', () => {
+    // Random tuples over characters of each kind: printable ASCII, DEL, a quote, a backslash
+    // and controls (JSON escapes these), Latin-1 and CJK, emoji and lone surrogates; values
+    // of one kind with ASCII (the joined text must match where nothing is escaped and fall
+    // back where something is), or of every kind, up to 600 characters.
+    const pool = ['a', 'Z', '0', '-', '.', '~', ' ', '_', '\u007f', '"', '\\', '\u0000', '\n', '\u001f', 'é', 'ü', '日', '😀', '\ud800', '\udfff'];
+    let seed = 12345;
+    const next = (n: number): number => {
+      // A linear congruential generator's high bits (its low bits repeat with short periods).
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor(seed / 65536) % n;
+    };
+    const ascii = pool.slice(0, 8);
+    const text = (maxLength: number, alphabet: readonly string[]): string => {
+      let out = '';
+      for (let i = next(maxLength + 1); i > 0; i--) out += alphabet[next(alphabet.length)];
+      return out;
+    };
+    const ops = ['c', 'u', 'd', 'r', 't', 'dlq'] as const;
+    for (let i = 0; i < 3_000; i++) {
+      // Printable ASCII alone; ASCII with one other kind of character; or every kind.
+      const alphabet = i % 3 === 0 ? ascii : i % 3 === 1 ? [...ascii, pool[8 + next(pool.length - 8)]!] : pool;
+      const maxLength = i % 100 === 7 ? 600 : 40;
+      const args: [string, string, string, string, 'c' | 'dlq'] = [
+        text(12, alphabet), text(maxLength, alphabet), text(20, alphabet), text(maxLength, alphabet), ops[next(ops.length)] as 'c',
+      ];
+      const expected = createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 32);
+      expect(envelopeId(...args), JSON.stringify(args)).toBe(expected);
+    }
+  });
+
   it('keyToken takes the fast path only where escaping would change nothing', () => {
     const samples: (string | number | boolean | null)[][] = [
       ['B-1'], [42], ['abc', 'DEF-9'], [''], [null], ['a b'], ['a.b'], ['x~y'], ['_'], ['é'], ['日本'], ['😀'], [true], [-12.5], ['--'], ['A_1'],

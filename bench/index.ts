@@ -28,6 +28,13 @@ import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settl
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const phase = (name: string): boolean => only === undefined || only.includes(name);
 const LATENCY_RATE = 5_000;
+const LATENCY_SECONDS = 12;
+// nats-server shares the two cores with the databases and the bridge. With one Go thread running
+// code (GOMAXPROCS=1) instead of one per core it spends 20-30 % less CPU a message here (less
+// handing of work between threads): the setting for a small host it shares, docs/benchmarks.md.
+// BENCH_NATS_GOMAXPROCS=0 runs it with Go's default (an experiment: results are not written).
+const NATS_GOMAXPROCS = Number(process.env.BENCH_NATS_GOMAXPROCS ?? 1);
+const NATS_OPTIONS = { purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) };
 /** Repetitions of each throughput phase (PostgreSQL both kinds, MariaDB); the medians are reported (bench/repeat.ts). */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a whole number from 1, not "${process.env.BENCH_REPEAT}"`);
@@ -38,13 +45,6 @@ function withRaw(run: CatchUp): CatchUpRun {
   if (run.rawRowsPerS === undefined) throw new Error('a throughput phase ran without its raw limit');
   return run as CatchUpRun;
 }
-const LATENCY_SECONDS = 12;
-// nats-server shares the two cores with the databases and the bridge. With one Go thread running
-// code (GOMAXPROCS=1) instead of one per core it spends 20-30 % less CPU a message here (less
-// handing of work between threads): the setting for a small host it shares, docs/benchmarks.md.
-// BENCH_NATS_GOMAXPROCS=0 runs it with Go's default (an experiment: results are not written).
-const NATS_GOMAXPROCS = Number(process.env.BENCH_NATS_GOMAXPROCS ?? 1);
-const NATS_OPTIONS = { purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) };
 
 /**
  * The bridges run the compiled copy, as after `npm install`, not the sources through tsx

@@ -22,7 +22,7 @@ import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type Po
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
 import { mariadbCatchUp } from './mariadb.ts';
 import { dropDatabase, pgCatchUp, pgLatency, type CatchUp } from './postgres.ts';
-import { describeRuns, summarize } from './repeat.ts';
+import { describeRuns, summarize, type Summary } from './repeat.ts';
 import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settle } from './support.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
@@ -44,6 +44,24 @@ type CatchUpRun = CatchUp & { rawRowsPerS: number };
 function withRaw(run: CatchUp): CatchUpRun {
   if (run.rawRowsPerS === undefined) throw new Error('a throughput phase ran without its raw limit');
   return run as CatchUpRun;
+}
+
+/** A throughput measure's medians under its result keys, and the bridge's extremes as `<e2e>_min` / `<e2e>_max`. */
+function record(results: Record<string, number>, keys: { e2e: string; raw: string; ratio: string }, summary: Summary<CatchUpRun>): void {
+  results[keys.e2e] = Math.round(summary.rowsPerS);
+  results[keys.raw] = Math.round(summary.rawRowsPerS);
+  results[keys.ratio] = round2(summary.ratio);
+  results[`${keys.e2e}_min`] = Math.round(summary.min);
+  results[`${keys.e2e}_max`] = Math.round(summary.max);
+}
+
+/** The CPU a row and the main-thread split of the median repetition. */
+function medianRepetitionNotes(what: string, summary: Summary<CatchUpRun>): string[] {
+  const { cpu, mainThread } = summary.middle;
+  return [
+    `CPU µs a row, ${what} (median repetition): ${perRow(cpu, ROWS)}`,
+    ...(mainThread ? [`Bridge main thread, ${what} (median repetition): ${describeSplit(mainThread)}`] : []),
+  ];
 }
 
 /**
@@ -96,34 +114,20 @@ async function main(): Promise<void> {
       smallTxRuns.push(withRaw(await pgCatchUp(postgres, nats, `small_tx_${i}`, ROWS, 10, true)));
     }
     const oneTx = summarize(oneTxRuns);
-    results.pg_e2e_rows_per_s_one_tx = Math.round(oneTx.rowsPerS);
-    results.pg_raw_rows_per_s_one_tx = Math.round(oneTx.rawRowsPerS);
-    results.pg_ratio_one_tx = round2(oneTx.ratio);
-    results.pg_e2e_rows_per_s_one_tx_min = Math.round(oneTx.min);
-    results.pg_e2e_rows_per_s_one_tx_max = Math.round(oneTx.max);
+    record(results, { e2e: 'pg_e2e_rows_per_s_one_tx', raw: 'pg_raw_rows_per_s_one_tx', ratio: 'pg_ratio_one_tx' }, oneTx);
     const smallTx = summarize(smallTxRuns);
-    results.pg_e2e_rows_per_s_small_tx = Math.round(smallTx.rowsPerS);
-    results.pg_raw_rows_per_s_small_tx = Math.round(smallTx.rawRowsPerS);
-    results.pg_ratio_small_tx = round2(smallTx.ratio);
-    results.pg_e2e_rows_per_s_small_tx_min = Math.round(smallTx.min);
-    results.pg_e2e_rows_per_s_small_tx_max = Math.round(smallTx.max);
+    record(results, { e2e: 'pg_e2e_rows_per_s_small_tx', raw: 'pg_raw_rows_per_s_small_tx', ratio: 'pg_ratio_small_tx' }, smallTx);
     notes.push(`Repetitions, PostgreSQL one transaction: ${describeRuns(oneTx.runs, 'pg_recvlogical')}`);
     notes.push(`Repetitions, PostgreSQL 10-row transactions: ${describeRuns(smallTx.runs, 'pg_recvlogical')}`);
-    notes.push(`CPU µs a row, PostgreSQL 10-row transactions (median repetition): ${perRow(smallTx.middle.cpu, ROWS)}`);
-    if (smallTx.middle.mainThread) notes.push(`Bridge main thread, PostgreSQL 10-row transactions (median repetition): ${describeSplit(smallTx.middle.mainThread)}`);
+    notes.push(...medianRepetitionNotes('PostgreSQL 10-row transactions', smallTx));
   }
   if (phase('mariadb')) {
     const runs: CatchUpRun[] = [];
     for (let i = 1; i <= REPEAT; i++) runs.push(withRaw(await mariadbCatchUp(nats, ROWS, 10, `mariadb_${i}`)));
     const maria = summarize(runs);
-    results.mysql_e2e_rows_per_s = Math.round(maria.rowsPerS);
-    results.mysql_raw_rows_per_s = Math.round(maria.rawRowsPerS);
-    results.mysql_ratio = round2(maria.ratio);
-    results.mysql_e2e_rows_per_s_min = Math.round(maria.min);
-    results.mysql_e2e_rows_per_s_max = Math.round(maria.max);
+    record(results, { e2e: 'mysql_e2e_rows_per_s', raw: 'mysql_raw_rows_per_s', ratio: 'mysql_ratio' }, maria);
     notes.push(`Repetitions, MariaDB 10-row transactions: ${describeRuns(maria.runs, 'zongji')}`);
-    notes.push(`CPU µs a row, MariaDB 10-row transactions (median repetition): ${perRow(maria.middle.cpu, ROWS)}`);
-    if (maria.middle.mainThread) notes.push(`Bridge main thread, MariaDB 10-row transactions (median repetition): ${describeSplit(maria.middle.mainThread)}`);
+    notes.push(...medianRepetitionNotes('MariaDB 10-row transactions', maria));
   }
   if (phase('rss')) {
     // Each on servers of their own: on the servers of an earlier 1M-row run the second ran

@@ -37,8 +37,8 @@ export function median(values: readonly number[]): number {
 
 export function summarize<T extends Repetition>(runs: readonly T[]): Summary<T> {
   if (runs.length === 0) throw new Error('no repetition to summarize');
-  const rowsPerS = median(runs.map((r) => r.rowsPerS));
   const bridge = runs.map((r) => r.rowsPerS);
+  const rowsPerS = median(bridge);
   return {
     rowsPerS,
     rawRowsPerS: median(runs.map((r) => r.rawRowsPerS)),

@@ -11,6 +11,7 @@
 //   BENCH_BRIDGE_NODE_OPTIONS="--max-old-space-size=100"     # node flags for the bridge, after the CLI's (experiments)
 //   BENCH_MAX_INFLIGHT=1024 / BENCH_BRIDGE_LOG=FILE          # nats.maxInflight / all bridge output
 //   BENCH_NATS_GOMAXPROCS=0                                  # nats-server with Go's default GOMAXPROCS (not 1)
+//   BENCH_NATS_PROFILE=2                                     # nats-server's CPU profile, each catch-up's first 2 s (bench/nats-profile.ts)
 //   node --max-semi-space-size=16 bin/run-ts.js bench/index.ts  # the in-process phases with other node flags
 // Bridges and this process run with the node flags of bin/hms-sync.js's first line, as `hms-sync` does.
 // Only a full run (all phases, default sizes and repetitions, no experiment) writes bench/results.json and docs/benchmarks.md.
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type PostgresProcessServer } from '../src/servers/index.ts';
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
 import { mariadbCatchUp } from './mariadb.ts';
+import { NATS_PROFILE_SECONDS, natsProfileArgs } from './nats-profile.ts';
 import { dropDatabase, pgCatchUp, pgLatency, type CatchUp } from './postgres.ts';
 import { describeRuns, summarize, type Summary } from './repeat.ts';
 import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settle } from './support.ts';
@@ -34,7 +36,8 @@ const LATENCY_SECONDS = 12;
 // handing of work between threads): the setting for a small host it shares, docs/benchmarks.md.
 // BENCH_NATS_GOMAXPROCS=0 runs it with Go's default (an experiment: results are not written).
 const NATS_GOMAXPROCS = Number(process.env.BENCH_NATS_GOMAXPROCS ?? 1);
-const NATS_OPTIONS = { purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }) };
+/** nats-server's options for the bench, with its profile port where BENCH_NATS_PROFILE asks for one. */
+const natsOptions = async () => ({ purpose: 'bench', ...(NATS_GOMAXPROCS > 0 && { goMaxProcs: NATS_GOMAXPROCS }), args: await natsProfileArgs() });
 /** Repetitions of each throughput phase (PostgreSQL both kinds, MariaDB); the medians are reported (bench/repeat.ts). */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a whole number from 1, not "${process.env.BENCH_REPEAT}"`);
@@ -91,7 +94,7 @@ function withCliNodeFlags(): void {
 async function main(): Promise<void> {
   const started = Date.now();
   await using postgres = await startPostgresProcess({ purpose: 'bench' });
-  await using nats = await startNatsProcess(NATS_OPTIONS);
+  await using nats = await startNatsProcess(await natsOptions());
   const results: Record<string, number> = {};
   const notes: string[] = [];
 
@@ -168,7 +171,10 @@ async function main(): Promise<void> {
   const table = render(results, notes, (Date.now() - started) / 1000);
   console.log(table);
   const experiment =
-    process.env.BENCH_NATS_GOMAXPROCS !== undefined || process.env.BENCH_BRIDGE_NODE_OPTIONS !== undefined || process.execArgv.some((flag) => !CLI_NODE_FLAGS.includes(flag));
+    process.env.BENCH_NATS_GOMAXPROCS !== undefined ||
+    NATS_PROFILE_SECONDS > 0 ||
+    process.env.BENCH_BRIDGE_NODE_OPTIONS !== undefined ||
+    process.execArgv.some((flag) => !CLI_NODE_FLAGS.includes(flag));
   if (only === undefined && ROWS === 200_000 && BIG_ROWS === 1_000_000 && REPEAT === 3 && !experiment) {
     writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     updateDocs(table);
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
 /** `run` against a PostgreSQL and a nats-server started for it alone, stopped afterwards. */
 async function onFreshServers<T>(run: (postgres: PostgresProcessServer, nats: NatsProcessServer) => Promise<T>): Promise<T> {
   await using postgres = await startPostgresProcess({ purpose: 'bench' });
-  await using nats = await startNatsProcess(NATS_OPTIONS);
+  await using nats = await startNatsProcess(await natsOptions());
   return await run(postgres, nats);
 }
 

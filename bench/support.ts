@@ -9,6 +9,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { compiledIsCurrent } from '../bin/load.js';
 import { descendantPids } from '../src/servers/index.ts';
+import { startNatsProfile } from './nats-profile.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -326,12 +327,14 @@ export async function timeCatchUp(
   const first = counter.firstEnvelopeAt!;
   const stopMainThread = probes && measureMainThread(bridge.pid);
   const stopCpu = probes && measureCpu(probes);
+  const natsProfile = startNatsProfile();
   // The stream's message count is one cheap request; the exact envelope count (which asks the
   // server to look its status and dead-letter subjects up) only once that count is reached.
   await poll(async () => (await counter.messages()) >= total && (await counter.envelopes()) >= total, `${total} envelopes`, 600_000, 20);
   const seconds = Number(process.hrtime.bigint() - first) / 1e9;
   const cpu = stopCpu?.() ?? {};
   const mainThread = stopMainThread?.();
+  if (natsProfile) log(`nats-server's profile from the first envelope: ${(await natsProfile).join('; ')}`);
   // The window starts as the first envelope was published: the other total - 1 came in it.
   // startSeconds: from the spawn to the first envelope (node, modules, connections, the source's first change).
   return { rowsPerS: (total - 1) / seconds, seconds, startSeconds: Number(first - bridge.spawnedAt) / 1e9, cpu, ...(mainThread && { mainThread }) };

@@ -4,7 +4,7 @@
 // the tests assert behaviour, this measures speed.
 //
 //   BENCH_ROWS=20000 BENCH_BIG_ROWS=100000 npm run bench    # smaller, while developing
-//   BENCH_ONLY=pg,mariadb,latency,rss,poll,reconcile         # a subset of the phases
+//   BENCH_ONLY=pg,nats,mariadb,latency,rss,poll,reconcile    # a subset of the phases
 //   BENCH_REPEAT=1                                           # throughput phases once each (default 3, medians reported)
 //   BENCH_PROFILE=/tmp/prof                                  # CPU profiles of every bridge process
 //   BENCH_LATENCY_TRACE=1                                    # when the slowest envelopes arrived
@@ -21,10 +21,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNatsProcess, startPostgresProcess, type NatsProcessServer, type PostgresProcessServer } from '../src/servers/index.ts';
 import { createBigTable, pollPasses, reconcileRuns } from './big-table.ts';
+import { jetstreamRaw, type JetStreamRaw } from './jetstream-raw.ts';
 import { mariadbCatchUp } from './mariadb.ts';
 import { NATS_PROFILE_SECONDS, natsProfileArgs } from './nats-profile.ts';
 import { dropDatabase, pgCatchUp, pgLatency, type CatchUp } from './postgres.ts';
-import { describeRuns, summarize, type Summary } from './repeat.ts';
+import { describeRuns, median, summarize, type Summary } from './repeat.ts';
 import { BIG_ROWS, CLI_NODE_FLAGS, describeSplit, log, perRow, ROOT, ROWS, settle } from './support.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
@@ -124,6 +125,19 @@ async function main(): Promise<void> {
     notes.push(`Repetitions, PostgreSQL 10-row transactions: ${describeRuns(smallTx.runs, 'pg_recvlogical')}`);
     notes.push(...medianRepetitionNotes('PostgreSQL 10-row transactions', smallTx));
   }
+  if (phase('nats')) {
+    // JetStream alone (no bridge, no client), the bridge's message shape: the publish side's raw limit.
+    const runs: JetStreamRaw[] = [];
+    for (let i = 1; i <= REPEAT; i++) {
+      await settle(`jetstream_${i}`);
+      runs.push(await jetstreamRaw(nats, ROWS, `RAW_${i}`));
+    }
+    results.nats_raw_msgs_per_s = Math.round(median(runs.map((r) => r.msgsPerS)));
+    results.nats_raw_us_per_msg = Number(median(runs.map((r) => r.usPerMsg)).toFixed(1));
+    notes.push(
+      `Repetitions, JetStream alone: ${runs.map((r) => Math.round(r.msgsPerS)).join(' / ')} msgs/s; nats-server ${runs.map((r) => r.usPerMsg.toFixed(1)).join(' / ')} µs CPU a message`,
+    );
+  }
   if (phase('mariadb')) {
     const runs: CatchUpRun[] = [];
     for (let i = 1; i <= REPEAT; i++) runs.push(withRaw(await mariadbCatchUp(nats, ROWS, 10, `mariadb_${i}`)));
@@ -219,6 +233,14 @@ function render(r: Record<string, number>, notes: string[], seconds: number): st
     `zongji bare read ${r.mysql_raw_rows_per_s} rows/s; target ≥ 60000`,
     r.mysql_ratio,
     r.mysql_e2e_rows_per_s === undefined ? undefined : r.mysql_e2e_rows_per_s >= 60_000,
+  );
+  add(
+    `JetStream alone, acknowledged publishes of the bridge's shape${of}`,
+    r.nats_raw_msgs_per_s,
+    'msgs/s',
+    `the publish side's raw limit: no bridge, no client; nats-server ${r.nats_raw_us_per_msg} µs CPU a message`,
+    undefined,
+    undefined,
   );
   add('latency p50, commit → JetStream', r.latency_p50_ms, 'ms', `at ${r.latency_rate_rows_per_s} rows/s`, undefined, undefined);
   add('latency p99, commit → JetStream', r.latency_p99_ms, 'ms', 'target ≤ 25 ms', ratio(r.latency_p99_ms, 25), r.latency_p99_ms === undefined ? undefined : r.latency_p99_ms <= 25);

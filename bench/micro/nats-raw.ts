@@ -5,7 +5,7 @@
 //   node bin/run-ts.js bench/micro/nats-raw.ts [messages]
 import { startNatsProcess } from '../../src/servers/index.ts';
 import { cpuSeconds } from '../support.ts';
-import { rawPublish } from './raw-publish.ts';
+import { rawPublish } from '../jetstream-raw.ts';
 
 const messages = Number(process.argv[2] ?? 100_000);
 const payload = 'a'.repeat(600);
@@ -13,7 +13,7 @@ const payload = 'a'.repeat(600);
 for (const goMaxProcs of [undefined, 1]) {
   await using nats = await startNatsProcess({ purpose: 'bench', ...(goMaxProcs !== undefined && { goMaxProcs }) });
   const cpu0 = cpuSeconds(nats.pid!);
-  const seconds = await rawPublish(nats.port, { messages, subject: (n) => `raw.t.k${n}`, payload });
+  const seconds = await rawPublish(nats.port, { messages, subject: (n) => `t.k${n}`, payload });
   const cpu = cpuSeconds(nats.pid!) - cpu0;
   console.log(
     `nats-server GOMAXPROCS=${goMaxProcs ?? 'default'}: ${Math.round(messages / seconds)} msgs/s acknowledged; nats-server ${((cpu * 1e6) / messages).toFixed(1)} µs CPU a message`,

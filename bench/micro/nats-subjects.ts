@@ -7,15 +7,15 @@ import { freePort, startNatsProcess } from '../../src/servers/index.ts';
 import { describeNatsFrames } from '../nats-profile.ts';
 import { readCpuProfile } from '../pprof.ts';
 import { cpuSeconds } from '../support.ts';
-import { rawPublish } from './raw-publish.ts';
+import { rawPublish } from '../jetstream-raw.ts';
 
 const messages = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 3);
 const payload = 'a'.repeat(600);
 const PROFILE_SECONDS = 2;
 const kinds = [
-  { name: 'a subject per key', subject: (n: number) => `raw.t.k${n}` },
-  { name: 'one subject', subject: () => 'raw.t.k' },
+  { name: 'a subject per key', subject: (n: number) => `t.k${n}` },
+  { name: 'one subject', subject: () => 't.k' },
 ];
 
 for (let round = 1; round <= rounds; round++) {

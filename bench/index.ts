@@ -217,7 +217,7 @@ function render(r: Record<string, number>, notes: string[], seconds: number): st
   };
   const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
   const of = REPEAT > 1 ? ` (median of ${REPEAT})` : '';
-  add(`PostgreSQL e2e, one 200k-row transaction${of}`, r.pg_e2e_rows_per_s_one_tx, 'rows/s', `pg_recvlogical ${r.pg_raw_rows_per_s_one_tx} rows/s`, r.pg_ratio_one_tx, undefined);
+  add(`PostgreSQL e2e, one ${ROWS % 1000 === 0 ? `${ROWS / 1000}k` : ROWS}-row transaction${of}`, r.pg_e2e_rows_per_s_one_tx, 'rows/s', `pg_recvlogical ${r.pg_raw_rows_per_s_one_tx} rows/s`, r.pg_ratio_one_tx, undefined);
   add(
     `PostgreSQL e2e, 10-row transactions${of}`,
     r.pg_e2e_rows_per_s_small_tx,

@@ -40,6 +40,8 @@ export function canonicalExprSql(spec: FieldSpec, expr: string, column: Pick<Sql
     case 'integer':
     case 'bigint':
     case 'decimal':
+      // An integer's text is already the canonical decimal: no numeric round trip a row.
+      if (INTEGER_TYPES.has(column.typname)) return `${c}::text`;
       return column.category === 'N'
         ? `trim_scale(${c}::numeric)::text`
         : `trim_scale(NULLIF(btrim(${c}::text), '')::numeric)::text`;

@@ -64,10 +64,6 @@ function categoryOf(typname: string): string {
   return 'U';
 }
 
-function isNumberField(spec: FieldSpec): boolean {
-  return spec.type === 'integer' || spec.type === 'bigint' || spec.type === 'decimal';
-}
-
 /** The mapped value of a SQL-exact field as an expression over its column. */
 function valueSql(spec: FieldSpec, column: SqlColumn): string {
   const c = quoteIdent(column.name);
@@ -78,8 +74,6 @@ function valueSql(spec: FieldSpec, column: SqlColumn): string {
 
 /** normalize.ts canonicalFieldText of the field's mapped value, computed from its column. */
 function fieldCanonicalSql(spec: FieldSpec, column: SqlColumn): string {
-  // An integer column's text is already the canonical decimal (no scale to trim).
-  if (isNumberField(spec) && isIntegerType(column.typname)) return `${quoteIdent(column.name)}::text`;
   return canonicalExprSql(spec, valueSql(spec, column), column);
 }
 

@@ -208,6 +208,17 @@ function round2(n: number): number {
   return Number(n.toFixed(2));
 }
 
+/** "; PostgreSQL 10-row tx at 0.58 of it, MariaDB at 0.70": the bridge against JetStream alone, measured the same run. */
+function ofJetStream(r: Record<string, number>): string {
+  const js = r.nats_raw_msgs_per_s;
+  if (js === undefined) return '';
+  const parts = [
+    ...(r.pg_e2e_rows_per_s_small_tx !== undefined ? [`PostgreSQL 10-row tx at ${(r.pg_e2e_rows_per_s_small_tx / js).toFixed(2)} of it`] : []),
+    ...(r.mysql_e2e_rows_per_s !== undefined ? [`MariaDB at ${(r.mysql_e2e_rows_per_s / js).toFixed(2)}`] : []),
+  ];
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
 /** "| what | measured | limit or target | ratio | met |" rows, for what this run measured. */
 function render(r: Record<string, number>, notes: string[], seconds: number): string {
   const rows: string[] = [];
@@ -238,7 +249,7 @@ function render(r: Record<string, number>, notes: string[], seconds: number): st
     `JetStream alone, acknowledged publishes of the bridge's shape${of}`,
     r.nats_raw_msgs_per_s,
     'msgs/s',
-    `the publish side's raw limit: no bridge, no client; nats-server ${r.nats_raw_us_per_msg} µs CPU a message`,
+    `the publish side's raw limit: no bridge, no client; nats-server ${r.nats_raw_us_per_msg} µs CPU a message${ofJetStream(r)}`,
     undefined,
     undefined,
   );

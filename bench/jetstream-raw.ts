@@ -96,7 +96,10 @@ export async function rawPublish(port: number, options: RawPublishOptions): Prom
       socket.destroy();
     }
   } finally {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+    // Not in the way of an error the run already has (a dead connection fails this too).
+    await jetstreamManager(nc)
+      .then((jsm) => jsm.streams.delete(stream))
+      .catch(() => undefined);
     await nc.close();
   }
 }

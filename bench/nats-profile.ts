@@ -32,14 +32,17 @@ export async function natsProfileArgs(): Promise<string[]> {
   return ['--profile', String(profilePort)];
 }
 
+/** A CPU profile of the nats-server serving it on `port`, over the next `seconds`. */
+export async function natsProfile(port: number, seconds: number): Promise<CpuProfile> {
+  const response = await fetch(`http://127.0.0.1:${port}/debug/pprof/profile?seconds=${seconds}`);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return readCpuProfile(new Uint8Array(await response.arrayBuffer()));
+}
+
 /** Starts a profile of the last nats-server started with natsProfileArgs; resolves with its lines. */
 export function startNatsProfile(): Promise<string[]> | undefined {
   if (NATS_PROFILE_SECONDS === 0 || profilePort === undefined) return undefined;
-  return fetch(`http://127.0.0.1:${profilePort}/debug/pprof/profile?seconds=${NATS_PROFILE_SECONDS}`)
-    .then(async (response) => {
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const profile = readCpuProfile(new Uint8Array(await response.arrayBuffer()));
-      return [`${profile.seconds.toFixed(2)} CPU s sampled`, ...describeNatsFrames(profile)];
-    })
+  return natsProfile(profilePort, NATS_PROFILE_SECONDS)
+    .then((profile) => [`${profile.seconds.toFixed(2)} CPU s sampled`, ...describeNatsFrames(profile)])
     .catch((error: unknown) => [`no profile: ${error instanceof Error ? error.message : String(error)}`]);
 }

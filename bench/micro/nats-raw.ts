@@ -4,18 +4,15 @@
 // at GOMAXPROCS=1 (docs/benchmarks.md, "nats-server on a shared host").
 //   node bin/run-ts.js bench/micro/nats-raw.ts [messages]
 import { startNatsProcess } from '../../src/servers/index.ts';
-import { cpuSeconds } from '../support.ts';
-import { rawPublish } from '../jetstream-raw.ts';
+import { measureRawPublish } from '../jetstream-raw.ts';
 
 const messages = Number(process.argv[2] ?? 100_000);
 const payload = 'a'.repeat(600);
 
 for (const goMaxProcs of [undefined, 1]) {
   await using nats = await startNatsProcess({ purpose: 'bench', ...(goMaxProcs !== undefined && { goMaxProcs }) });
-  const cpu0 = cpuSeconds(nats.pid!);
-  const seconds = await rawPublish(nats.port, { messages, subject: (n) => `t.k${n}`, payload });
-  const cpu = cpuSeconds(nats.pid!) - cpu0;
+  const raw = await measureRawPublish(nats, { messages, subject: (n) => `t.k${n}`, payload });
   console.log(
-    `nats-server GOMAXPROCS=${goMaxProcs ?? 'default'}: ${Math.round(messages / seconds)} msgs/s acknowledged; nats-server ${((cpu * 1e6) / messages).toFixed(1)} µs CPU a message`,
+    `nats-server GOMAXPROCS=${goMaxProcs ?? 'default'}: ${Math.round(raw.msgsPerS)} msgs/s acknowledged; nats-server ${raw.usPerMsg.toFixed(1)} µs CPU a message`,
   );
 }

@@ -4,10 +4,8 @@
 // file-storage stream, nats-server at GOMAXPROCS=1 as in the bench, the two kinds alternated.
 //   node bin/run-ts.js bench/micro/nats-subjects.ts [messages] [rounds]
 import { freePort, startNatsProcess } from '../../src/servers/index.ts';
-import { describeNatsFrames } from '../nats-profile.ts';
-import { readCpuProfile } from '../pprof.ts';
-import { cpuSeconds } from '../support.ts';
-import { rawPublish } from '../jetstream-raw.ts';
+import { measureRawPublish } from '../jetstream-raw.ts';
+import { describeNatsFrames, natsProfile } from '../nats-profile.ts';
 
 const messages = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -22,15 +20,11 @@ for (let round = 1; round <= rounds; round++) {
   for (const kind of kinds) {
     const profilePort = await freePort();
     await using nats = await startNatsProcess({ purpose: 'bench', goMaxProcs: 1, args: ['--profile', String(profilePort)] });
-    const cpu0 = cpuSeconds(nats.pid!);
     // The profile starts with the publishes and covers their first PROFILE_SECONDS.
-    const profile = fetch(`http://127.0.0.1:${profilePort}/debug/pprof/profile?seconds=${PROFILE_SECONDS}`).then(async (response) =>
-      readCpuProfile(new Uint8Array(await response.arrayBuffer())),
-    );
-    const seconds = await rawPublish(nats.port, { messages, subject: kind.subject, payload });
-    const cpu = cpuSeconds(nats.pid!) - cpu0;
+    const profile = natsProfile(profilePort, PROFILE_SECONDS);
+    const raw = await measureRawPublish(nats, { messages, subject: kind.subject, payload });
     const frames = describeNatsFrames(await profile);
-    console.log(`round ${round}, ${kind.name}: ${Math.round(messages / seconds)} msgs/s; nats-server ${((cpu * 1e6) / messages).toFixed(1)} µs CPU a message`);
+    console.log(`round ${round}, ${kind.name}: ${Math.round(raw.msgsPerS)} msgs/s; nats-server ${raw.usPerMsg.toFixed(1)} µs CPU a message`);
     for (const line of frames) console.log(`    ${line}`);
   }
 }

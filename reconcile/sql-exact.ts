@@ -12,7 +12,7 @@
  * BC date) are recognized by `mappableSql` and made to differ (see sides/postgres-sql-source.ts).
  */
 import type { FieldSpec, Mapping } from '../src/mapping/types.ts';
-import { PG_HASH_MIN_VERSION } from './sides/canonical-sql.ts';
+import { INTEGER_TYPES, PG_HASH_MIN_VERSION } from './sides/canonical-sql.ts';
 
 /** pg_type.typname of the built-in types the rules know, by OID (domains and the rest are unknown). */
 export const TYPNAME_BY_OID: ReadonlyMap<number, string> = new Map([
@@ -32,8 +32,7 @@ export const TYPNAME_BY_OID: ReadonlyMap<number, string> = new Map([
   [3802, 'jsonb'],
 ]);
 
-const INTEGER = new Set(['int2', 'int4', 'int8']);
-const NUMERIC = new Set(['int2', 'int4', 'int8', 'numeric']);
+const NUMERIC = new Set([...INTEGER_TYPES, 'numeric']);
 const TEXT = new Set(['text', 'varchar', 'bpchar']);
 /** Zone names the engine reads as UTC and PostgreSQL knows as UTC. */
 const UTC_ZONES = new Set(['UTC', 'Etc/UTC']);
@@ -162,5 +161,5 @@ export function typnamesOf(columns: ReadonlyMap<string, { typeOid: number }>): M
 }
 
 export function isIntegerType(typname: string): boolean {
-  return INTEGER.has(typname);
+  return INTEGER_TYPES.has(typname);
 }

@@ -55,7 +55,7 @@ export interface SourceCounters {
 }
 
 const MAX_SAFE = '9007199254740991';
-const TRIM_SET = `E'${JS_TRIM_CODE_POINTS.map((c) => `\\u${c.toString(16).padStart(4, '0')}`).join('')}'`;
+export const TRIM_SET = `E'${JS_TRIM_CODE_POINTS.map((c) => `\\u${c.toString(16).padStart(4, '0')}`).join('')}'`;
 const FINITE = '-1e1000 AND 1e1000';
 
 function categoryOf(typname: string): string {
@@ -74,7 +74,8 @@ function valueSql(spec: FieldSpec, column: SqlColumn): string {
 
 /** normalize.ts canonicalFieldText of the field's mapped value, computed from its column. */
 function fieldCanonicalSql(spec: FieldSpec, column: SqlColumn): string {
-  return canonicalExprSql(spec, valueSql(spec, column), column);
+  // A trimmed string (valueSql's btrim, whose set holds the space) has no trailing space left.
+  return canonicalExprSql(spec, valueSql(spec, column), column, spec.type === 'string' && spec.trim === true);
 }
 
 /**

@@ -64,18 +64,22 @@ function categoryOf(typname: string): string {
   return 'U';
 }
 
+/** A string the engine trims: valueSql trims it in SQL (btrim, whose set holds the space). */
+function trimmedInSql(spec: FieldSpec): boolean {
+  return spec.type === 'string' && spec.trim;
+}
+
 /** The mapped value of a SQL-exact field as an expression over its column. */
 function valueSql(spec: FieldSpec, column: SqlColumn): string {
   const c = quoteIdent(column.name);
-  if (spec.type === 'string' && spec.trim) return `btrim(${c}::text, ${TRIM_SET})`;
+  if (trimmedInSql(spec)) return `btrim(${c}::text, ${TRIM_SET})`;
   if (spec.type === 'timestamp' && column.typname === 'timestamp') return `(${c} AT TIME ZONE 'UTC')`;
   return c;
 }
 
 /** normalize.ts canonicalFieldText of the field's mapped value, computed from its column. */
 function fieldCanonicalSql(spec: FieldSpec, column: SqlColumn): string {
-  // A trimmed string (valueSql's btrim, whose set holds the space) has no trailing space left.
-  return canonicalExprSql(spec, valueSql(spec, column), column, spec.type === 'string' && spec.trim === true);
+  return canonicalExprSql(spec, valueSql(spec, column), column, trimmedInSql(spec));
 }
 
 /**

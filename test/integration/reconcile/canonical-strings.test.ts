@@ -59,13 +59,12 @@ describe('canonical text of string fields in SQL', () => {
           const plain = canonicalSql(field, sqlColumn);
           const trimmed = canonicalExprSql(field, `btrim(${column.name}::text, ${TRIM_SET})`, sqlColumn, true);
           if (plain.includes('LIKE')) guarded += 1;
+          // raw: the value as the bridge reads it (a char(n) column padded), trimmed by the engine's JavaScript trim.
           const { rows } = await client.query<{ raw: string | null; plain: string | null; trimmed: string | null }>(
-            `SELECT ${column.name}::text AS raw, ${plain} AS plain, ${trimmed} AS trimmed FROM s ORDER BY i`,
+            `SELECT ${column.name} AS raw, ${plain} AS plain, ${trimmed} AS trimmed FROM s ORDER BY i`,
           );
-          // The value as the bridge reads it: a char(n) column padded, trimmed by the engine's JavaScript trim.
-          const { rows: read } = await client.query<{ raw: string | null }>(`SELECT ${column.name} AS raw FROM s ORDER BY i`);
           for (let i = 0; i < rows.length; i++) {
-            const value = read[i]!.raw;
+            const value = rows[i]!.raw;
             expect(rows[i]!.plain, `${column.ddl} ${JSON.stringify(value)} nullIf ${JSON.stringify(nullIf)}`).toBe(canonicalFieldText(field, value));
             expect(rows[i]!.trimmed, `${column.ddl} trimmed ${JSON.stringify(value)}`).toBe(canonicalFieldText(field, value === null ? null : value.trim()));
             compared += 2;

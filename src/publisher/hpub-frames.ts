@@ -47,6 +47,24 @@ export class HpubWriter {
    * client that sends one; translate dead-letters such envelopes before they get here).
    */
   frame(message: OutgoingMessage, reply: string, replySequence?: number): Buffer {
+    this.write(message, reply, replySequence);
+    return this.buffer.subarray(this.start, this.end);
+  }
+
+  /**
+   * The frame written by the last write(): bytes [start, end) of `buffer`, a slab shared with
+   * other frames. The subject is at start + SUBJECT_OFFSET, one byte a character.
+   */
+  buffer: Buffer = EMPTY;
+  start = 0;
+  end = 0;
+
+  /**
+   * frame() without the view: the frame's place is left in buffer, start and end. The
+   * publisher keeps those for a message in flight instead of a view (a new object a message,
+   * alive until its ack, that a garbage collection would have to move).
+   */
+  write(message: OutgoingMessage, reply: string, replySequence?: number): void {
     const { subject, msgId, op, payload } = message;
     // Printable ASCII only (checked while copying below): one character is one byte.
     const headerBytes = HEADER_FIXED + msgId.length + op.length;
@@ -80,7 +98,10 @@ export class HpubWriter {
     at += payload.length;
     buffer[at++] = 0x0d;
     buffer[at++] = 0x0a;
-    return this.slab.take(at);
+    this.buffer = buffer;
+    this.start = this.slab.offset;
+    this.end = at;
+    this.slab.keep(at);
   }
 
   /** Writes a frame as `nc.publish` would, refused on a closed or draining connection. */
@@ -92,6 +113,9 @@ export class HpubWriter {
 }
 
 const HPUB = Buffer.from('HPUB ', 'latin1');
+/** Where a frame's subject begins, after `HPUB `. */
+export const SUBJECT_OFFSET = HPUB.length;
+const EMPTY = Buffer.alloc(0);
 /** The header block is `NATS/1.0\r\nNats-Msg-Id: <id>\r\nHms-Op: <op>\r\nContent-Type: application/json\r\n\r\n`. */
 const MSG_ID = Buffer.from('\r\nNATS/1.0\r\nNats-Msg-Id: ', 'latin1');
 const OP = Buffer.from('\r\nHms-Op: ', 'latin1');

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { HmsSyncError } from '../errors.ts';
 
-/** What the window needs of an in-flight message: its sequence and its subject. */
+/** What the window needs of an in-flight message: its sequence (its subject is asked of `sameSubject`). */
 export interface WindowEntry {
   readonly seq: number;
-  readonly subject: string;
 }
+
+/** Whether `entry`'s message has this subject (the window keeps no subject strings of its own). */
+export type SameSubject<E> = (entry: E, subject: string) => boolean;
 
 /**
  * The publisher's messages in flight, found by sequence (an ack names its sequence) and by
@@ -22,7 +24,9 @@ export interface WindowEntry {
  *   message stays in flight that long (an ack that does not come: re-sent until maxSends).
  * - by subject: an open-addressing table (linear probing, deletion by shifting back) of
  *   sequence numbers in a Float64Array, keyed by a seeded FNV-1a hash of the subject, with the
- *   hash kept beside each slot. The subject itself is compared on a hash match.
+ *   hash kept beside each slot. The subject itself is compared on a hash match, by `sameSubject`
+ *   (the publisher compares it with the bytes of the entry's frame, so that nothing it keeps
+ *   for a message in flight is a new heap object: docs/benchmarks.md, "garbage collection").
  *
  * Sequences are integers below 2^53 (a Float64Array holds them exactly; 0 marks an empty slot).
  */
@@ -48,7 +52,11 @@ export class InflightWindow<E extends WindowEntry> {
    * twice that, at most 16,384 slots (a maxInflight of a million would otherwise take ~50 MB
    * before anything is sent), and double when they must; they do not shrink.
    */
-  constructor(expected = 1024, seed = randomBytes(4).readInt32LE(0)) {
+  constructor(
+    private readonly sameSubject: SameSubject<E>,
+    expected = 1024,
+    seed = randomBytes(4).readInt32LE(0),
+  ) {
     const capacity = powerOfTwoAtLeast(Math.min(16_384, Math.max(16, expected * 2)));
     this.ring = new Array<E | undefined>(capacity).fill(undefined);
     this.ringHash = new Int32Array(capacity);
@@ -70,12 +78,12 @@ export class InflightWindow<E extends WindowEntry> {
   }
 
   /**
-   * Adds the next message. Its sequence must be above every one added before (the publisher
-   * numbers messages in order). It becomes its subject's message in flight, in place of any
-   * other (which stays in flight by sequence). `hash` is `subjectHash(entry.subject)`, when the
-   * caller has it already.
+   * Adds the next message, whose subject is `subject`. Its sequence must be above every one
+   * added before (the publisher numbers messages in order). It becomes its subject's message in
+   * flight, in place of any other (which stays in flight by sequence). `hash` is
+   * `subjectHash(subject)`, when the caller has it already.
    */
-  add(entry: E, hash = this.subjectHash(entry.subject)): void {
+  add(entry: E, subject: string, hash = this.subjectHash(subject)): void {
     const { seq } = entry;
     if (!Number.isSafeInteger(seq) || seq <= this.high || seq < 1) {
       throw new HmsSyncError('INTERNAL', `in-flight window: sequence ${seq} added after ${this.high}`);
@@ -86,7 +94,7 @@ export class InflightWindow<E extends WindowEntry> {
     this.ringHash[seq & this.ringMask] = hash;
     this.high = seq;
     this.count++;
-    const found = this.findSlot(entry.subject, hash);
+    const found = this.findSlot(subject, hash);
     if (found >= 0) {
       this.slotSeq[found] = seq;
       return;
@@ -111,9 +119,9 @@ export class InflightWindow<E extends WindowEntry> {
   delete(entry: E): void {
     const { seq } = entry;
     if (this.get(seq) !== entry) return;
-    // The subject first: finding its slot compares with the entries still in the ring.
-    const found = this.findSlot(entry.subject, this.ringHash[seq & this.ringMask]!);
-    if (found >= 0 && this.slotSeq[found] === seq) {
+    // Its subject's slot holds its sequence, unless a later message of the subject took the slot.
+    const found = this.slotOf(seq, this.ringHash[seq & this.ringMask]!);
+    if (found >= 0) {
       this.removeSlot(found);
       this.subjects--;
     }
@@ -150,8 +158,15 @@ export class InflightWindow<E extends WindowEntry> {
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const seq = this.slotSeq[i]!;
       if (seq === 0) return -1 - i;
-      if (this.slotHash[i] === hash && this.get(seq)!.subject === subject) return i;
+      if (this.slotHash[i] === hash && this.sameSubject(this.get(seq)!, subject)) return i;
     }
+  }
+
+  /** The slot holding `seq` (its subject's hash is `hash`), or -1. */
+  private slotOf(seq: number, hash: number): number {
+    const mask = this.slotMask;
+    for (let i = hash & mask; this.slotSeq[i] !== 0; i = (i + 1) & mask) if (this.slotSeq[i] === seq) return i;
+    return -1;
   }
 
   private insertSlot(seq: number, hash: number): void {

@@ -2,7 +2,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
 import { readAcksFromConnection } from './ack-reader.ts';
-import { HpubWriter } from './hpub-frames.ts';
+import { HpubWriter, SUBJECT_OFFSET } from './hpub-frames.ts';
 import { InflightWindow } from './inflight-window.ts';
 
 export interface PublisherOptions {
@@ -17,16 +17,41 @@ export interface PublisherOptions {
   onAck?: (latencyMs: number) => void;
 }
 
-interface Inflight {
-  seq: number;
-  /** The message's subject (its payload is in the frame, and not kept twice until the ack). */
-  subject: string;
-  /** The whole HPUB frame (hpub-frames.ts), written once and sent as it is again on a re-send. */
-  frame: Buffer;
-  sentAt: number;
-  sends: number;
+/**
+ * A message in flight. Nothing in it is made for the message: the frame is bytes in a shared
+ * slab (its place kept as numbers), the subject is read from those bytes, and the entry itself
+ * is taken from a pool and goes back to it at the ack. Entries and slabs outlive several young
+ * generation collections (the ack comes ~80 ms later at a full window), so whatever a message
+ * kept until its ack was copied twice and then promoted, to die in the old generation and cost
+ * a full collection every ~0.7 s (docs/benchmarks.md, "garbage collection").
+ */
+class Inflight {
+  seq = 0;
+  /** The whole HPUB frame (hpub-frames.ts) is buffer[start, end): written once, sent as it is again on a re-send. */
+  buffer: Buffer = NO_BYTES;
+  start = 0;
+  end = 0;
+  subjectLength = 0;
+  sentAt = 0;
+  sends = 0;
   /** Publishes of the same subject waiting for this one's ack (allocated when one waits). */
-  waiters: Array<() => void> | undefined;
+  waiters: Array<() => void> | undefined = undefined;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** The subject of an entry's message, read from its frame: for error messages and onResend (the hot path compares bytes: sameSubject). */
+function subjectOf(entry: Inflight): string {
+  return entry.buffer.toString('latin1', entry.start + SUBJECT_OFFSET, entry.start + SUBJECT_OFFSET + entry.subjectLength);
+}
+
+/** Whether the entry's frame carries this subject (subjects are printable ASCII: one byte a character). */
+function sameSubject(entry: Inflight, subject: string): boolean {
+  if (entry.subjectLength !== subject.length) return false;
+  const buffer = entry.buffer;
+  const at = entry.start + SUBJECT_OFFSET;
+  for (let i = 0; i < subject.length; i++) if (buffer[at + i] !== subject.charCodeAt(i)) return false;
+  return true;
 }
 
 const decoder = new TextDecoder();
@@ -48,6 +73,8 @@ const ERROR_FIELD = Buffer.from('"error"');
 export class JetStreamPublisher implements Sink {
   /** The messages in flight, by sequence and by subject (inflight-window.ts). */
   private readonly inflight: InflightWindow<Inflight>;
+  /** Entries of acknowledged messages, to be used again (at most maxInflight). */
+  private readonly pool: Inflight[] = [];
   private readonly inbox: string;
   private readonly writer: HpubWriter;
   private readonly subscription: Subscription;
@@ -68,7 +95,7 @@ export class JetStreamPublisher implements Sink {
     private readonly nc: NatsConnection,
     private readonly options: PublisherOptions,
   ) {
-    this.inflight = new InflightWindow<Inflight>(options.maxInflight);
+    this.inflight = new InflightWindow<Inflight>(sameSubject, options.maxInflight);
     this.resumeAt = Math.max(0, options.maxInflight - Math.max(1, Math.floor(options.maxInflight / 4)));
     this.writer = new HpubWriter(nc);
     this.inbox = createInbox();
@@ -147,17 +174,17 @@ export class JetStreamPublisher implements Sink {
   }
 
   private enqueue(message: OutgoingMessage, hash?: number): void {
-    const frame = this.writer.frame(message, this.inbox, this.seq + 1);
-    const seq = ++this.seq;
-    const entry: Inflight = {
-      seq,
-      subject: message.subject,
-      frame,
-      sentAt: 0,
-      sends: 0,
-      waiters: undefined,
-    };
-    this.inflight.add(entry, hash);
+    const writer = this.writer;
+    writer.write(message, this.inbox, this.seq + 1);
+    const entry = this.pool.pop() ?? new Inflight();
+    entry.seq = ++this.seq;
+    entry.buffer = writer.buffer;
+    entry.start = writer.start;
+    entry.end = writer.end;
+    entry.subjectLength = message.subject.length;
+    entry.sentAt = 0;
+    entry.sends = 0;
+    this.inflight.add(entry, message.subject, hash);
     this.send(entry);
   }
 
@@ -199,7 +226,7 @@ export class JetStreamPublisher implements Sink {
     entry.sentAt = Date.now();
     entry.sends += 1;
     try {
-      this.writer.send(entry.frame);
+      this.writer.send(entry.buffer.subarray(entry.start, entry.end));
     } catch (error) {
       // A closed connection cannot recover: fail the attempt. A full buffer while reconnecting
       // shows up as a missing ack and is re-sent by the timer.
@@ -218,7 +245,7 @@ export class JetStreamPublisher implements Sink {
       if (!entry) return; // an ack for a message already acknowledged (a re-send's duplicate ack)
       // 503 no responders: the stream is not reachable right now (starting, leader election).
       // Leave it in flight; the timer re-sends it.
-      this.options.onResend?.(entry.subject, entry.sends, `status ${msg.headers.code}`);
+      this.options.onResend?.(subjectOf(entry), entry.sends, `status ${msg.headers.code}`);
       entry.sentAt = Date.now() - this.options.ackTimeoutMs / 2;
       return;
     }
@@ -240,14 +267,14 @@ export class JetStreamPublisher implements Sink {
     try {
       ack = JSON.parse(decoder.decode(data.subarray(start, end)));
     } catch {
-      this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${entry.subject}`));
+      this.fail(new HmsSyncError('PUBLISH', `unreadable JetStream ack for ${subjectOf(entry)}`));
       return;
     }
     if (ack.error) {
       const retryable = ack.error.code >= 500;
       if (retryable && entry.sends < this.options.maxSends) return; // re-sent by the timer
       this.fail(
-        new HmsSyncError('PUBLISH', `JetStream rejected ${entry.subject}: ${ack.error.description} (code ${ack.error.code})`, {
+        new HmsSyncError('PUBLISH', `JetStream rejected ${subjectOf(entry)}: ${ack.error.description} (code ${ack.error.code})`, {
           retryable,
         }),
       );
@@ -278,7 +305,13 @@ export class JetStreamPublisher implements Sink {
 
   private settle(entry: Inflight): void {
     this.inflight.delete(entry);
-    if (entry.waiters) for (const wake of entry.waiters) wake();
+    const waiters = entry.waiters;
+    // Back to the pool, holding nothing: not its slab (which would stay alive for it), not its waiters.
+    entry.seq = 0;
+    entry.buffer = NO_BYTES;
+    entry.waiters = undefined;
+    this.pool.push(entry);
+    if (waiters) for (const wake of waiters) wake();
     // Capacity comes back at a low-water mark, not with every ack: at a full window each ack
     // would otherwise let exactly one message out, each in its own socket write (the client
     // flushes per microtask), and the bridge and nats-server would trade one small write and
@@ -308,13 +341,13 @@ export class JetStreamPublisher implements Sink {
       if (now - entry.sentAt < this.options.ackTimeoutMs) continue;
       if (entry.sends >= this.options.maxSends) {
         this.fail(
-          new HmsSyncError('NATS', `no JetStream acknowledgement for ${entry.subject} after ${entry.sends} sends`, {
+          new HmsSyncError('NATS', `no JetStream acknowledgement for ${subjectOf(entry)} after ${entry.sends} sends`, {
             retryable: true,
           }),
         );
         return;
       }
-      this.options.onResend?.(entry.subject, entry.sends, 'ack timeout');
+      this.options.onResend?.(subjectOf(entry), entry.sends, 'ack timeout');
       this.send(entry);
     }
   }

@@ -47,8 +47,16 @@ export class ByteSlab {
   /** The bytes written since room(), from offset to end, as a view of their own. */
   take(end: number): Buffer {
     const view = this.target.subarray(this.start, end);
-    if (this.target === this.slab) this.used = (end + 7) & ~7;
+    this.keep(end);
     return view;
+  }
+
+  /**
+   * Keeps the bytes written since room(), from offset to end, without a view of them: the
+   * caller kept the buffer room() returned and the offsets.
+   */
+  keep(end: number): void {
+    if (this.target === this.slab) this.used = (end + 7) & ~7;
   }
 
   /**

@@ -119,3 +119,94 @@ describe('acknowledged-through sequence', () => {
     await publisher.close();
   });
 });
+
+describe('in-flight entries used again', () => {
+  // The publisher keeps no object a message: an acknowledged message's entry goes back to a
+  // pool and carries the next one. Here a window of 4 recycles each entry ~15 times, messages
+  // of one subject wait for each other, and reconnects re-send what is in flight: every frame
+  // sent for a sequence must be the bytes first sent for it, with its own subject and id.
+  it('re-sends each message as it was first sent, after its entry has carried others', async () => {
+    const frames = new Map<number, string[]>();
+    let deliver: ((err: Error | null, msg: Msg) => void) | undefined;
+    const statuses: Array<{ type: string }> = [];
+    let wakeStatus: (() => void) | undefined;
+    const nc = {
+      protocol: {
+        noMorePublishing: false,
+        info: { max_payload: 1024 * 1024 },
+        sendCommand(frame: Uint8Array) {
+          const text = Buffer.from(frame).toString('latin1');
+          const seq = Number(text.split(' ')[2]!.split('.').pop());
+          frames.set(seq, [...(frames.get(seq) ?? []), text]);
+        },
+      },
+      isClosed: () => false,
+      subscribe: (_subject: string, options: { callback: (err: Error | null, msg: Msg) => void }) => {
+        deliver = options.callback;
+        return { unsubscribe() {} };
+      },
+      status: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            while (statuses.length > 0) yield statuses.shift()!;
+            await new Promise<void>((resolve) => (wakeStatus = resolve));
+          }
+        },
+      }),
+    } as unknown as NatsConnection;
+    const reply = (seq: number): string => frames.get(seq)![0]!.split(' ')[2]!;
+    const ack = (seq: number): void =>
+      deliver!(null, { subject: reply(seq), data: Buffer.from(`{"stream":"S","seq":${seq}}`), headers: undefined } as unknown as Msg);
+    const reconnect = async (): Promise<void> => {
+      statuses.push({ type: 'disconnect' }, { type: 'reconnect' });
+      wakeStatus?.();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+
+    const publisher = new JetStreamPublisher(nc, { maxInflight: 4, ackTimeoutMs: 60_000, maxSends: 5 });
+    const published = new Map<number, { subject: string; msgId: string; payload: string }>();
+    const subjects = ['p.s.e.a', 'p.s.e.bb', 'p.s.e.ccc', 'p.s.e.a', 'p.s.e.dddd', 'p.s.e.bb'];
+    const pendingPublishes: Array<Promise<void>> = [];
+    let order = 0;
+    for (let i = 1; i <= 60; i++) {
+      const subject = subjects[i % subjects.length]!;
+      const message = { subject, msgId: `id-${i}`, op: 'c', payload: Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 7)}"}`) };
+      const waited = publisher.publish(message);
+      // The sequence a publish gets is the next one, at once or once it may go out.
+      if (waited) pendingPublishes.push(waited);
+      else published.set(publisher.lastSequence, { subject, msgId: message.msgId, payload: message.payload.toString() });
+      if (waited) {
+        // Ack what is in flight (lowest two), let the waiting publish go, and note what it sent.
+        for (;;) {
+          const before = publisher.lastSequence;
+          const low = publisher.ackedThrough + 1;
+          if (i % 3 === 0) await reconnect();
+          for (const seq of [low + 1, low]) if (seq <= before && frames.has(seq)) ack(seq);
+          for (let k = 0; k < 10; k++) await Promise.resolve();
+          if (publisher.lastSequence > before) {
+            for (let seq = before + 1; seq <= publisher.lastSequence; seq++) published.set(seq, { subject, msgId: message.msgId, payload: message.payload.toString() });
+            break;
+          }
+        }
+        await pendingPublishes.pop();
+      }
+      order++;
+    }
+    for (let seq = publisher.ackedThrough + 1; seq <= publisher.lastSequence; seq++) ack(seq);
+    expect(order).toBe(60);
+    expect(publisher.ackedThrough).toBe(60);
+    expect(published.size).toBe(60);
+    let resent = 0;
+    for (const [seq, message] of published) {
+      const sent = frames.get(seq)!;
+      resent += sent.length - 1;
+      for (const frame of sent) expect(frame).toBe(sent[0]);
+      const [, subject, replyTo] = sent[0]!.split(' ');
+      expect([seq, subject, replyTo!.endsWith(`.${seq}`)]).toEqual([seq, message.subject, true]);
+      expect(sent[0]).toContain(`Nats-Msg-Id: ${message.msgId}\r\n`);
+      expect(sent[0]!.endsWith(`\r\n\r\n${message.payload}\r\n`)).toBe(true);
+    }
+    expect(resent).toBeGreaterThan(20);
+    await publisher.close();
+  });
+});

@@ -12,6 +12,8 @@ interface Entry {
   subject: string;
 }
 
+const sameSubject = (entry: Entry, subject: string): boolean => entry.subject === subject;
+
 /** What the publisher kept before: a Map by sequence and a Map by subject. */
 class Model {
   readonly bySeq = new Map<number, Entry>();
@@ -55,7 +57,7 @@ describe('in-flight window', () => {
       const random = seededRandom(seed);
       // A small expected size and few subjects: the ring and the subject table both grow, and
       // a subject is often added again while its message is in flight (it takes its place).
-      const window = new InflightWindow<Entry>(4, seed);
+      const window = new InflightWindow<Entry>(sameSubject, 4, seed);
       const model = new Model();
       const subjects = Array.from({ length: 40 + seed }, (_, i) => `hms.src.entity.${i * 7919}`);
       let seq = 0;
@@ -65,7 +67,7 @@ describe('in-flight window', () => {
         const roll = random();
         if (roll < 0.5 || model.bySeq.size === 0) {
           const entry = { seq: ++seq, subject: subjects[Math.floor(random() * subjects.length)]! };
-          window.add(entry);
+          window.add(entry, entry.subject);
           model.add(entry);
           // One message is not acknowledged while 3,000 others come and go.
           if (!stuck && grewPast === 0 && op > 1500) stuck = entry;
@@ -104,7 +106,7 @@ describe('in-flight window', () => {
   });
 
   it('tells apart two subjects with the same hash', () => {
-    const window = new InflightWindow<Entry>(8, 12345);
+    const window = new InflightWindow<Entry>(sameSubject, 8, 12345);
     const seen = new Map<number, string>();
     let pair: [string, string] | undefined;
     // Random keys: a 32-bit hash repeats after ~2^16 of them (keys counted up in order collide far later).
@@ -121,10 +123,10 @@ describe('in-flight window', () => {
     expect(a).not.toBe(b);
     expect(window.subjectHash(a)).toBe(window.subjectHash(b));
     const first = { seq: 1, subject: a };
-    window.add(first);
+    window.add(first, a);
     expect(window.bySubject(b)).toBeUndefined();
     const second = { seq: 2, subject: b };
-    window.add(second);
+    window.add(second, b);
     expect(window.bySubject(a)).toBe(first);
     expect(window.bySubject(b)).toBe(second);
     window.delete(first);
@@ -135,14 +137,14 @@ describe('in-flight window', () => {
 
   it('keeps sequences apart past 2^31 and 2^32', () => {
     for (const start of [2 ** 31 - 40, 2 ** 32 - 40, 2 ** 53 - 200]) {
-      const window = new InflightWindow<Entry>(16, 7);
+      const window = new InflightWindow<Entry>(sameSubject, 16, 7);
       const entries: Entry[] = [];
       for (let seq = start; seq < start + 80; seq++) {
         const entry = { seq, subject: `s.${seq % 50}` };
         // Each subject's earlier message is acknowledged before it comes again, as the publisher waits.
         const earlier = window.bySubject(entry.subject);
         if (earlier) window.delete(earlier);
-        window.add(entry);
+        window.add(entry, entry.subject);
         entries.push(entry);
       }
       for (const entry of entries.slice(30)) expect(window.get(entry.seq)).toBe(entry);
@@ -155,9 +157,9 @@ describe('in-flight window', () => {
 
   it('grows past its starting size when more are in flight than it was made for', () => {
     // A maxInflight of a million starts at 16,384 slots; here 40,000 are in flight at once.
-    const window = new InflightWindow<Entry>(1_000_000, 3);
+    const window = new InflightWindow<Entry>(sameSubject, 1_000_000, 3);
     const entries = Array.from({ length: 40_000 }, (_, i) => ({ seq: i + 1, subject: `hms.src.entity.${i}` }));
-    for (const entry of entries) window.add(entry);
+    for (const entry of entries) window.add(entry, entry.subject);
     expect(window.size).toBe(40_000);
     const wrong = entries.filter((e) => window.get(e.seq) !== e || window.bySubject(e.subject) !== e);
     expect(wrong).toEqual([]);
@@ -169,10 +171,10 @@ describe('in-flight window', () => {
   });
 
   it('refuses a sequence that does not come after the last one', () => {
-    const window = new InflightWindow<Entry>(4, 1);
-    window.add({ seq: 5, subject: 'a' });
+    const window = new InflightWindow<Entry>(sameSubject, 4, 1);
+    window.add({ seq: 5, subject: 'a' }, 'a');
     for (const seq of [5, 4, 5.5, Number.NaN, 2 ** 53]) {
-      expect(() => window.add({ seq, subject: 'b' })).toThrow(HmsSyncError);
+      expect(() => window.add({ seq, subject: 'b' }, 'b')).toThrow(HmsSyncError);
     }
     expect(window.size).toBe(1);
     expect(window.bySubject('b')).toBeUndefined();

@@ -26,7 +26,12 @@ export interface WalStreamOptions {
   publication: string;
   tables: Map<string, StreamTable>;
   log: Logger;
-  /** Changes per batch before a batch is handed on mid-transaction. */
+  /**
+   * Changes per batch before a batch is handed on mid-transaction (default 250). A change lives
+   * while its batch is read, waits in the queue and is published: at 1,000 that outlived two
+   * young-generation collections in a large transaction and most changes were promoted
+   * (docs/benchmarks.md, "garbage collection").
+   */
   maxBatch?: number;
   /**
    * Batches queued before the replication socket is paused (default 1). One keeps the
@@ -109,7 +114,7 @@ export class WalStream {
 
   constructor(private readonly options: WalStreamOptions) {
     this.where = describeServer(options.url);
-    this.maxBatch = options.maxBatch ?? 1000;
+    this.maxBatch = options.maxBatch ?? 250;
     this.queue = new BatchQueue(options.maxQueued ?? 1);
     this.carry = new ToastCarry(options.toastCarryBytes ?? 64 * 1024 * 1024);
     this.confirmedLsn = options.startLsn;

@@ -30,7 +30,7 @@ export interface WalStreamOptions {
    * Changes per batch before a batch is handed on mid-transaction (default 250). A change lives
    * while its batch is read, waits in the queue and is published: at 1,000 that outlived two
    * young-generation collections in a large transaction and most changes were promoted
-   * (docs/benchmarks.md, "garbage collection").
+   * (docs/benchmarks.md, "Nothing a message makes stays alive until its ack").
    */
   maxBatch?: number;
   /**

@@ -26,7 +26,8 @@ export type SameSubject<E> = (entry: E, subject: string) => boolean;
  *   sequence numbers in a Float64Array, keyed by a seeded FNV-1a hash of the subject, with the
  *   hash kept beside each slot. The subject itself is compared on a hash match, by `sameSubject`
  *   (the publisher compares it with the bytes of the entry's frame, so that nothing it keeps
- *   for a message in flight is a new heap object: docs/benchmarks.md, "garbage collection").
+ *   for a message in flight is a new heap object: docs/benchmarks.md, "Nothing a message
+ *   makes stays alive until its ack").
  *
  * Sequences are integers below 2^53 (a Float64Array holds them exactly; 0 marks an empty slot).
  */

@@ -23,7 +23,7 @@ export interface PublisherOptions {
  * is taken from a pool and goes back to it at the ack. Entries and slabs outlive several young
  * generation collections (the ack comes ~80 ms later at a full window), so whatever a message
  * kept until its ack was copied twice and then promoted, to die in the old generation and cost
- * a full collection every ~0.7 s (docs/benchmarks.md, "garbage collection").
+ * a full collection every ~0.7 s (docs/benchmarks.md, "Nothing a message makes stays alive until its ack").
  */
 class Inflight {
   seq = 0;

@@ -55,7 +55,7 @@ export class HpubWriter {
    * The frame written by the last write(): bytes [start, end) of `buffer`, a slab shared with
    * other frames. The subject is at start + SUBJECT_OFFSET, one byte a character.
    */
-  buffer: Buffer = EMPTY;
+  buffer: Buffer = NO_FRAME;
   start = 0;
   end = 0;
 
@@ -115,7 +115,8 @@ export class HpubWriter {
 const HPUB = Buffer.from('HPUB ', 'latin1');
 /** Where a frame's subject begins, after `HPUB `. */
 export const SUBJECT_OFFSET = HPUB.length;
-const EMPTY = Buffer.alloc(0);
+/** No frame yet (a zero-length buffer): what `buffer` holds before the first write, and a pooled in-flight entry between messages. */
+export const NO_FRAME = Buffer.alloc(0);
 /** The header block is `NATS/1.0\r\nNats-Msg-Id: <id>\r\nHms-Op: <op>\r\nContent-Type: application/json\r\n\r\n`. */
 const MSG_ID = Buffer.from('\r\nNATS/1.0\r\nNats-Msg-Id: ', 'latin1');
 const OP = Buffer.from('\r\nHms-Op: ', 'latin1');

@@ -2,7 +2,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { HmsSyncError } from '../errors.ts';
 import type { OutgoingMessage, Sink } from '../ports.ts';
 import { readAcksFromConnection } from './ack-reader.ts';
-import { HpubWriter, SUBJECT_OFFSET } from './hpub-frames.ts';
+import { HpubWriter, NO_FRAME, SUBJECT_OFFSET } from './hpub-frames.ts';
 import { InflightWindow } from './inflight-window.ts';
 
 export interface PublisherOptions {
@@ -28,7 +28,7 @@ export interface PublisherOptions {
 class Inflight {
   seq = 0;
   /** The whole HPUB frame (hpub-frames.ts) is buffer[start, end): written once, sent as it is again on a re-send. */
-  buffer: Buffer = NO_BYTES;
+  buffer: Buffer = NO_FRAME;
   start = 0;
   end = 0;
   subjectLength = 0;
@@ -37,8 +37,6 @@ class Inflight {
   /** Publishes of the same subject waiting for this one's ack (allocated when one waits). */
   waiters: Array<() => void> | undefined = undefined;
 }
-
-const NO_BYTES = Buffer.alloc(0);
 
 /** The subject of an entry's message, read from its frame: for error messages and onResend (the hot path compares bytes: sameSubject). */
 function subjectOf(entry: Inflight): string {
@@ -308,7 +306,7 @@ export class JetStreamPublisher implements Sink {
     const waiters = entry.waiters;
     // Back to the pool, holding nothing: not its slab (which would stay alive for it), not its waiters.
     entry.seq = 0;
-    entry.buffer = NO_BYTES;
+    entry.buffer = NO_FRAME;
     entry.waiters = undefined;
     this.pool.push(entry);
     if (waiters) for (const wake of waiters) wake();

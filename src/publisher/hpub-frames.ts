@@ -14,21 +14,33 @@ import { ByteSlab } from '../util/byte-slab.ts';
  * `nc.publish` builds the same bytes for every call from four parts: a protocol line encoded
  * with a TextEncoder (a new ArrayBuffer each message), the header block encoded by a headers
  * object, the payload and a CRLF; the client then joins the parts of a write into a new array.
- * Here the frame is one view of a shared slab (ByteSlab), made once at enqueue and sent again
- * as it is when a re-send is due, and the client's write buffer holds one part a message.
+ * Here the frame is bytes in a shared slab (ByteSlab), written once at enqueue and sent again
+ * as it is when a re-send is due; frames sent one after another are neighbours in the slab and
+ * reach the client's write buffer as one part (send), which its flush writes without joining.
  * The bytes are the client's own (test/integration/publisher/hpub-frames.test.ts compares them on
  * the wire between the client and nats-server), and the header block
  * is exactly what the client's headers object encodes for the same three set() calls.
  *
  * It goes through the client's protocol handler (`protocol.sendCommand`), the same queue and
- * flush `nc.publish` ends in, so ordering with the client's other traffic, buffering while
- * reconnecting and flushing are the client's. That handler is internal to @nats-io/nats-core
+ * flush `nc.publish` ends in, so buffering while reconnecting and flushing are the client's,
+ * and so is ordering with its other traffic, but for the frames of one tick, which it gets at
+ * the end of the tick (send). That handler is internal to @nats-io/nats-core
  * 3.x: it is checked when a publisher starts, and a client without it is refused with a clear
  * error instead of publishing nothing.
  */
 export class HpubWriter {
-  private readonly slab = new ByteSlab();
+  /** Not aligned: frames written one after another are contiguous, and go to the client as one view (send). */
+  private readonly slab = new ByteSlab(64 * 1024, false);
   private readonly protocol: ProtocolHandler;
+  /** Frames sent but not yet handed to the client: run[runStart, runEnd), neighbours in one slab. */
+  private run: Buffer = NO_FRAME;
+  private runStart = 0;
+  private runEnd = 0;
+  private handOverQueued = false;
+  private readonly handOverLater = (): void => {
+    this.handOverQueued = false;
+    this.handOver();
+  };
 
   constructor(private readonly nc: NatsConnection) {
     const protocol = (nc as unknown as { protocol?: ProtocolHandler }).protocol;
@@ -104,11 +116,39 @@ export class HpubWriter {
     this.slab.keep(at);
   }
 
-  /** Writes a frame as `nc.publish` would, refused on a closed or draining connection. */
-  send(frame: Buffer): void {
+  /**
+   * Sends the frame buffer[start, end) as `nc.publish` would, refused on a closed or draining
+   * connection. Frames that follow each other in a slab are handed to the client together, as
+   * one view, in a microtask queued by the first of them (before the client's own flush, which
+   * the hand-over queues): the client's write buffer then holds one part, not one a frame, and
+   * its flush does not copy them all into a new array to join them. A command the client sends
+   * in the same tick (the PING of an `nc.flush()`, say) goes out ahead of them; the publisher
+   * waits for acks, never for a flush.
+   */
+  send(buffer: Buffer, start = 0, end = buffer.length): void {
     if (this.nc.isClosed()) throw new HmsSyncError('NATS', 'NATS connection closed', { retryable: true });
     if (this.protocol.noMorePublishing) throw new HmsSyncError('NATS', 'NATS connection draining', { retryable: true });
-    this.protocol.sendCommand(frame);
+    if (buffer === this.run && start === this.runEnd) {
+      this.runEnd = end;
+      return;
+    }
+    this.handOver();
+    this.run = buffer;
+    this.runStart = start;
+    this.runEnd = end;
+    if (!this.handOverQueued) {
+      this.handOverQueued = true;
+      queueMicrotask(this.handOverLater);
+    }
+  }
+
+  /** Hands the frames sent so far to the client (into its write buffer). */
+  private handOver(): void {
+    if (this.runEnd === this.runStart) return;
+    const frames = this.run.subarray(this.runStart, this.runEnd);
+    this.run = NO_FRAME;
+    this.runStart = this.runEnd = 0;
+    this.protocol.sendCommand(frames);
   }
 }
 

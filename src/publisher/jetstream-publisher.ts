@@ -224,7 +224,7 @@ export class JetStreamPublisher implements Sink {
     entry.sentAt = Date.now();
     entry.sends += 1;
     try {
-      this.writer.send(entry.buffer.subarray(entry.start, entry.end));
+      this.writer.send(entry.buffer, entry.start, entry.end);
     } catch (error) {
       // A closed connection cannot recover: fail the attempt. A full buffer while reconnecting
       // shows up as a missing ack and is re-sent by the timer.

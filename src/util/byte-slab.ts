@@ -15,7 +15,14 @@ export class ByteSlab {
   private target: Buffer;
   private start = 0;
 
-  constructor(private readonly size = 64 * 1024) {
+  /**
+   * `align`: each take or keep starts the next bytes at a multiple of 8. Without it the bytes
+   * kept one after another are contiguous (the publisher sends neighbouring frames as one view).
+   */
+  constructor(
+    private readonly size = 64 * 1024,
+    private readonly align = true,
+  ) {
     this.slab = Buffer.allocUnsafeSlow(size);
     this.target = this.slab;
   }
@@ -56,7 +63,7 @@ export class ByteSlab {
    * caller kept the buffer room() returned and the offsets.
    */
   keep(end: number): void {
-    if (this.target === this.slab) this.used = (end + 7) & ~7;
+    if (this.target === this.slab) this.used = this.align ? (end + 7) & ~7 : end;
   }
 
   /**

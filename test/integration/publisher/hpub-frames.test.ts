@@ -12,6 +12,7 @@ import { HpubWriter } from '../../../src/publisher/hpub-frames.ts';
 import { ensureStream } from '../../../src/publisher/index.ts';
 import type { OutgoingMessage } from '../../../src/ports.ts';
 import { uniqueName } from '../../support/context.ts';
+import { hpubFrames } from '../../support/hpub-frames.ts';
 import { waitFor } from '../../support/wait.ts';
 
 /** A loopback proxy in front of nats-server that keeps every byte the client sent. */
@@ -41,19 +42,6 @@ async function recordingProxy(natsUrl: string): Promise<{ url: string; sent: () 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** The HPUB frames in a recording: each from "HPUB " through its payload's CRLF. */
-function hpubFrames(bytes: Buffer): Buffer[] {
-  const frames: Buffer[] = [];
-  for (let at = bytes.indexOf('HPUB '); at >= 0; at = bytes.indexOf('HPUB ', at)) {
-    const lineEnd = bytes.indexOf('\r\n', at);
-    const total = Number(bytes.subarray(at, lineEnd).toString('latin1').split(' ').at(-1));
-    const end = lineEnd + 2 + total + 2;
-    frames.push(bytes.subarray(at, end));
-    at = end;
-  }
-  return frames;
 }
 
 function message(subject: string, msgId: string, payload: string, op = 'c'): OutgoingMessage {
@@ -108,6 +96,49 @@ describe('HPUB frames', () => {
       expect(stored?.string()).toBe('{"after":{"name":"Zoë 漢字 😀"}}');
       expect(stored?.header.get('Hms-Op')).toBe('c');
       expect((await jsm.streams.info(stream)).state.messages).toBe(2);
+    });
+  });
+
+  it('sent one after another go to the client as one run, in the order sent, a re-send between them included', async () => {
+    await using proxy = await recordingProxy(inject('natsUrl'));
+    const prefix = uniqueName('runs');
+    await withClient(proxy.url, async (nc) => {
+      await ensureStream(nc, { stream: prefix.toUpperCase(), subjectPrefix: prefix, duplicateWindowMs: 120_000, replicas: 1 });
+      const acks = new Map<string, { seq: number; duplicate?: boolean }>();
+      nc.subscribe('_runs_ack.*', { callback: (_err, msg) => void acks.set(msg.subject, msg.json()) });
+      await nc.flush();
+      // What the writer hands to the client: one call a run.
+      const protocol = (nc as unknown as { protocol: { sendCommand: (bytes: Uint8Array) => void } }).protocol;
+      const handed: string[][] = [];
+      const sendCommand = protocol.sendCommand.bind(protocol);
+      protocol.sendCommand = (bytes) => {
+        const frames = hpubFrames(bytes);
+        if (frames.length > 0) handed.push(frames.map((f) => f.toString('latin1').split(' ')[2]!));
+        sendCommand(bytes);
+      };
+      const writer = new HpubWriter(nc);
+      const place: Array<[Buffer, number, number]> = [];
+      const send = (key: string, reply: string): void => {
+        writer.write(message(`${prefix}.src.crew.${key}`, `id-${key}`, `{"key":"${key}"}`), reply);
+        place.push([writer.buffer, writer.start, writer.end]);
+        writer.send(writer.buffer, writer.start, writer.end);
+      };
+      send('A', '_runs_ack.1');
+      send('B', '_runs_ack.2');
+      send('C', '_runs_ack.3');
+      writer.send(...place[0]!); // a re-send of A: not next to C in the slab
+      send('D', '_runs_ack.5');
+      // A, B and C were neighbours in the slab: one call, made when the re-send broke the run;
+      // the re-send alone, since D does not follow it in the slab; D at the end of the tick.
+      expect(handed).toEqual([['_runs_ack.1', '_runs_ack.2', '_runs_ack.3'], ['_runs_ack.1']]);
+      await Promise.resolve();
+      expect(handed).toEqual([['_runs_ack.1', '_runs_ack.2', '_runs_ack.3'], ['_runs_ack.1'], ['_runs_ack.5']]);
+      await waitFor(() => acks.size === 4 && acks.get('_runs_ack.5') !== undefined, { what: 'the acks of A (twice), B, C and D', timeoutMs: 10_000 });
+      // On the wire in the order sent; stored once each, A's re-send a duplicate.
+      const onWire = hpubFrames(proxy.sent()).map((f) => f.toString('latin1').split(' ')[1]!.split('.').at(-1));
+      expect(onWire).toEqual(['A', 'B', 'C', 'A', 'D']);
+      expect([1, 2, 3, 5].map((n) => acks.get(`_runs_ack.${n}`)?.seq)).toEqual([1, 2, 3, 4]);
+      expect(acks.get('_runs_ack.1')?.duplicate).toBe(true); // the later of A's two acks
     });
   });
 

@@ -6,6 +6,7 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamPublisher } from '../../../src/publisher/jetstream-publisher.ts';
+import { hpubFrames } from '../../support/hpub-frames.ts';
 
 /** `raw`: the ack carries its subject's bytes as @nats-io/nats-core 3.x's MsgImpl does (`_msg.subject`). */
 function standIn(raw = false) {
@@ -15,8 +16,9 @@ function standIn(raw = false) {
     protocol: {
       noMorePublishing: false,
       info: { max_payload: 1024 * 1024 },
-      sendCommand(frame: Uint8Array) {
-        replies.push(Buffer.from(frame).toString('latin1').split(' ')[2]!);
+      // The publisher hands over neighbouring frames together, at the end of a tick.
+      sendCommand(frames: Uint8Array) {
+        for (const frame of hpubFrames(frames)) replies.push(frame.toString('latin1').split(' ')[2]!);
       },
     },
     isClosed: () => false,
@@ -28,7 +30,8 @@ function standIn(raw = false) {
   } as unknown as NatsConnection;
   const ack = (seq: number, body = `{"stream":"S","seq":${seq}}`): void => {
     const data = Buffer.from(body);
-    const subject = replies[seq - 1]!;
+    const subject = replies[seq - 1];
+    if (subject === undefined) throw new Error(`no frame of sequence ${seq} handed to the client yet`);
     deliver!(null, (raw ? { _msg: { subject: Buffer.from(subject) }, data, headers: undefined } : { subject, data, headers: undefined }) as unknown as Msg);
   };
   return { nc, ack };
@@ -55,6 +58,7 @@ describe('acknowledged-through sequence', () => {
       for (let i = 1; i <= n; i++) {
         expect(publisher.publish({ subject: `p.s.e.k${i}`, msgId: `id${i}`, op: 'c', payload: Buffer.from('{}') })).toBeUndefined();
       }
+      await Promise.resolve(); // the frames reach the client at the end of the tick
       expect(publisher.ackedThrough).toBe(0);
       const resolved = new Set<number>();
       const waits = [50, 150, 300].map((seq) => publisher.waitAcked(seq).then(() => resolved.add(seq)));
@@ -72,6 +76,7 @@ describe('acknowledged-through sequence', () => {
       await Promise.all(waits);
       // A sequence published after everything was acknowledged is in flight again.
       publisher.publish({ subject: 'p.s.e.k1', msgId: 'again', op: 'u', payload: Buffer.from('{}') });
+      await Promise.resolve();
       expect(publisher.ackedThrough).toBe(n);
       ack(n + 1);
       expect(publisher.ackedThrough).toBe(n + 1);
@@ -87,6 +92,7 @@ describe('acknowledged-through sequence', () => {
       const { nc, ack } = standIn();
       const publisher = new JetStreamPublisher(nc, { maxInflight: 10, ackTimeoutMs: 60_000, maxSends: 5 });
       for (let i = 1; i <= 3; i++) publisher.publish({ subject: `p.s.e.k${i}`, msgId: `id${i}`, op: 'c', payload: Buffer.from('{}') });
+      await Promise.resolve();
       ack(1, '{"stream":"S","seq":1,"duplicate":true}');
       expect(publisher.ackedThrough).toBe(1);
       const waiting = publisher.waitAcked(3);
@@ -107,6 +113,7 @@ describe('acknowledged-through sequence', () => {
     const second = publisher.publish(msg('p.s.e.k1', 'd'));
     expect(second).toBeInstanceOf(Promise);
     expect(publisher.lastSequence).toBe(3);
+    await Promise.resolve();
     ack(2);
     ack(3);
     await Promise.resolve();
@@ -134,10 +141,12 @@ describe('in-flight entries used again', () => {
       protocol: {
         noMorePublishing: false,
         info: { max_payload: 1024 * 1024 },
-        sendCommand(frame: Uint8Array) {
-          const text = Buffer.from(frame).toString('latin1');
-          const seq = Number(text.split(' ')[2]!.split('.').pop());
-          frames.set(seq, [...(frames.get(seq) ?? []), text]);
+        sendCommand(bytes: Uint8Array) {
+          for (const frame of hpubFrames(bytes)) {
+            const text = frame.toString('latin1');
+            const seq = Number(text.split(' ')[2]!.split('.').pop());
+            frames.set(seq, [...(frames.get(seq) ?? []), text]);
+          }
         },
       },
       isClosed: () => false,

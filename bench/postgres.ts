@@ -102,9 +102,14 @@ export async function pgCatchUp(
   await settle(label);
   let rawRowsPerS: number | undefined;
   if (raw) {
+    const postgresCpu = treeCpuSeconds(postgres.pid);
     const seconds = rawDecode(postgres.superuserUrl(db), `raw_${label}`, endLsn);
     rawRowsPerS = rows / seconds;
-    log(`pg_recvlogical decoded ${rows} rows in ${seconds.toFixed(2)} s`);
+    // PostgreSQL's CPU for the same decode as the bridge's (its walsender, mostly), to set beside
+    // the bridge's phase; counted once the postmaster has reaped the exited walsender.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const walsender = ((treeCpuSeconds(postgres.pid) - postgresCpu) * 1e6) / rows;
+    log(`pg_recvlogical decoded ${rows} rows in ${seconds.toFixed(2)} s; postgres ${walsender.toFixed(1)} µs CPU a row`);
   }
 
   const stream = `BENCH_${label.toUpperCase()}`;

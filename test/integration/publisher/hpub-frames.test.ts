@@ -108,7 +108,7 @@ describe('HPUB frames', () => {
       nc.subscribe('_runs_ack.*', { callback: (_err, msg) => void acks.set(msg.subject, msg.json()) });
       await nc.flush();
       // What the writer hands to the client: one call a run.
-      const protocol = (nc as unknown as { protocol: { sendCommand: (bytes: Uint8Array) => void } }).protocol;
+      const protocol = (nc as unknown as { protocol: { sendCommand: (bytes: Uint8Array) => void; outbound: { size(): number } } }).protocol;
       const handed: string[][] = [];
       const sendCommand = protocol.sendCommand.bind(protocol);
       protocol.sendCommand = (bytes) => {
@@ -131,8 +131,12 @@ describe('HPUB frames', () => {
       // A, B and C were neighbours in the slab: one call, made when the re-send broke the run;
       // the re-send alone, since D does not follow it in the slab; D at the end of the tick.
       expect(handed).toEqual([['_runs_ack.1', '_runs_ack.2', '_runs_ack.3'], ['_runs_ack.1']]);
+      // Each run is written as it is handed over: two never wait together in the client's
+      // write buffer, which would copy them into a new array to join them.
+      expect(protocol.outbound.size()).toBe(0);
       await Promise.resolve();
       expect(handed).toEqual([['_runs_ack.1', '_runs_ack.2', '_runs_ack.3'], ['_runs_ack.1'], ['_runs_ack.5']]);
+      expect(protocol.outbound.size()).toBe(0);
       await waitFor(() => acks.size === 4 && acks.get('_runs_ack.5') !== undefined, { what: 'the acks of A (twice), B, C and D', timeoutMs: 10_000 });
       // On the wire in the order sent; stored once each, A's re-send a duplicate.
       const onWire = hpubFrames(proxy.sent()).map((f) => f.toString('latin1').split(' ')[1]!.split('.').at(-1));

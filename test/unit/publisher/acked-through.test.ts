@@ -20,6 +20,7 @@ function standIn(raw = false) {
       sendCommand(frames: Uint8Array) {
         for (const frame of hpubFrames(frames)) replies.push(frame.toString('latin1').split(' ')[2]!);
       },
+      flushPending() {},
     },
     isClosed: () => false,
     subscribe: (_subject: string, options: { callback: (err: Error | null, msg: Msg) => void }) => {
@@ -148,6 +149,7 @@ describe('in-flight entries used again', () => {
             frames.set(seq, [...(frames.get(seq) ?? []), text]);
           }
         },
+        flushPending() {},
       },
       isClosed: () => false,
       subscribe: (_subject: string, options: { callback: (err: Error | null, msg: Msg) => void }) => {

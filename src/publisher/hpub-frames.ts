@@ -39,7 +39,12 @@ export class HpubWriter {
   private handOverQueued = false;
   private readonly handOverLater = (): void => {
     this.handOverQueued = false;
-    this.handOver();
+    try {
+      this.handOver();
+    } catch {
+      // Thrown in a microtask it would end the process. The frames are still in flight at the
+      // publisher, which sends them again when their acks are overdue.
+    }
   };
 
   constructor(private readonly nc: NatsConnection) {
@@ -47,7 +52,7 @@ export class HpubWriter {
     if (!protocol || typeof protocol.sendCommand !== 'function' || typeof protocol.flushPending !== 'function' || typeof protocol.noMorePublishing !== 'boolean') {
       throw new HmsSyncError(
         'INTERNAL',
-        'the NATS client no longer has the protocol handler this build writes frames through (protocol.sendCommand): pin @nats-io/transport-node to 3.4.x',
+        'the NATS client no longer has the protocol handler this build writes frames through (protocol.sendCommand and flushPending): pin @nats-io/transport-node to 3.4.x',
       );
     }
     this.protocol = protocol;
@@ -119,9 +124,9 @@ export class HpubWriter {
   /**
    * Sends the frame buffer[start, end) as `nc.publish` would, refused on a closed or draining
    * connection. Frames that follow each other in a slab are handed to the client together, as
-   * one view, in a microtask queued by the first of them (before the client's own flush, which
-   * the hand-over queues): the client's write buffer then holds one part, not one a frame, and
-   * its flush does not copy them all into a new array to join them. A command the client sends
+   * one view, in a microtask queued by the first of them, or as soon as a frame that does not
+   * follow them is sent: the client writes one part, not one a frame, and does not copy them all
+   * into a new array to join them first (handOver). A command the client sends
    * in the same tick (the PING of an `nc.flush()`, say) goes out ahead of them; the publisher
    * waits for acks, never for a flush.
    */
@@ -147,8 +152,8 @@ export class HpubWriter {
    * client's own flush (a microtask queued by the first command into an empty write buffer),
    * two runs would often meet in its buffer (a run ends where a slab does, and the next is
    * handed over before that flush), and a buffer holding more than one part is copied into a
-   * new array to be written: 40 % of the runs went into a buffer already holding one, in the
-   * bench's catch-ups, and the copy cost as much as the one a frame it replaced.
+   * new array to be written: 40 % of the runs went into a buffer already holding one in the
+   * bench's catch-ups (docs/benchmarks.md, "Frames handed to the client a run at a time").
    */
   private handOver(): void {
     if (this.runEnd === this.runStart) return;

@@ -7,10 +7,12 @@ import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamPublisher } from '../../../src/publisher/jetstream-publisher.ts';
 import { hpubFrames } from '../../support/hpub-frames.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /** `raw`: the ack carries its subject's bytes as @nats-io/nats-core 3.x's MsgImpl does (`_msg.subject`). */
-function standIn(raw = false) {
+function standIn(raw = false, failHandOvers = 0) {
   const replies: string[] = [];
+  let failures = failHandOvers;
   let deliver: ((err: Error | null, msg: Msg) => void) | undefined;
   const nc = {
     protocol: {
@@ -18,6 +20,7 @@ function standIn(raw = false) {
       info: { max_payload: 1024 * 1024 },
       // The publisher hands over neighbouring frames together, at the end of a tick.
       sendCommand(frames: Uint8Array) {
+        if (failures > 0 && failures--) throw new Error('the client refused the bytes');
         for (const frame of hpubFrames(frames)) replies.push(frame.toString('latin1').split(' ')[2]!);
       },
       flushPending() {},
@@ -102,6 +105,27 @@ describe('acknowledged-through sequence', () => {
       expect(publisher.ackedThrough).toBe(1);
       await publisher.close();
     }
+  });
+
+  it('re-sends frames the client refused when they were handed over at the end of the tick, without an uncaught error', async () => {
+    const { nc, ack } = standIn(false, 1);
+    const publisher = new JetStreamPublisher(nc, { maxInflight: 10, ackTimeoutMs: 100, maxSends: 5 });
+    for (let i = 1; i <= 3; i++) publisher.publish({ subject: `p.s.e.k${i}`, msgId: `id${i}`, op: 'c', payload: Buffer.from('{}') });
+    await Promise.resolve();
+    expect(() => ack(1)).toThrow(/no frame of sequence 1/); // the hand-over threw, in a microtask
+    await waitFor(
+      () => {
+        try {
+          for (const seq of [1, 2, 3]) ack(seq);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { what: 'the three frames sent again at their ack timeout', timeoutMs: 5_000 },
+    );
+    expect(publisher.ackedThrough).toBe(3);
+    await publisher.close();
   });
 
   it('holds back a second message of its subject until its ack, and no other', async () => {
